@@ -1,0 +1,3 @@
+from vmvault.cli.app import main
+
+main()
