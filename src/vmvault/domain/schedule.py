@@ -71,7 +71,7 @@ def iter_slots(policy: Policy, start: datetime) -> Iterator[datetime]:
     """Every slot at or after the aware instant ``start``, strictly increasing, without end."""
     _require_aware(start, "start")
     zone = policy.zone
-    day = local_date(start, zone) - ONE_DAY  # yesterday's window may run into today
+    day = local_date(start, zone) - 2 * ONE_DAY  # see below
     last: datetime | None = None
     empty_days = 0
     while True:

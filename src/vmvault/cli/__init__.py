@@ -1,0 +1,1 @@
+"""The ``vmvault`` command line: groups and options named as in ``az backup``."""

@@ -1,0 +1,1 @@
+"""Machinery that runs work over time: the scheduler and the workers."""

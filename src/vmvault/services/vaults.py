@@ -1,0 +1,103 @@
+"""Recovery Services vaults: create, list, show, delete."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from vmvault.catalog.repository import Catalog, DuplicateNameError, VaultRecord
+from vmvault.clock import Clock
+from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from vmvault.services.arm_ids import VAULT_TYPE, ArmScope, resource
+
+# Azure: 2-50 characters, letters, digits and hyphens, starting with a letter.
+VAULT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,49}$")
+
+
+class VaultService:
+    def __init__(self, catalog: Catalog, clock: Clock, vaults_dir: Path, scope: ArmScope) -> None:
+        self.catalog = catalog
+        self.clock = clock
+        self.vaults_dir = vaults_dir
+        self.scope = scope
+
+    def create(self, name: str, storage: str | None = None) -> VaultRecord:
+        """Register a vault; its storage folder is created (and must be new or empty)."""
+        if not VAULT_NAME.match(name):
+            raise InvalidInputError(
+                f"--name {name!r} is not a valid vault name: 2 to 50 letters, digits and "
+                "hyphens, starting with a letter"
+            )
+        if self.catalog.vault(name) is not None:
+            raise ConflictError(
+                f"vault {name!r} already exists: choose another name or use it as it is",
+                code="UserErrorVaultAlreadyExists",
+            )
+        location = self._prepare_storage(storage or str(self.vaults_dir / name))
+        try:
+            return self.catalog.add_vault(name, location, self.clock.now())
+        except DuplicateNameError:
+            raise ConflictError(
+                f"vault {name!r} already exists", code="UserErrorVaultAlreadyExists"
+            ) from None
+
+    def _prepare_storage(self, storage: str) -> str:
+        if storage.startswith("s3://"):
+            if len(storage) <= len("s3://") or storage[len("s3://")] == "/":
+                raise InvalidInputError(
+                    f"--storage {storage!r} is not valid: write s3://BUCKET[/PREFIX]"
+                )
+            return storage
+        path = Path(storage).expanduser().resolve()
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise InvalidInputError(
+                f"--storage {str(path)!r} is not valid: it exists and is not an empty folder; "
+                "choose a new or empty folder so no other data is mixed in"
+            )
+        if any(v.storage == str(path) for v in self.catalog.vaults()):
+            raise InvalidInputError(f"--storage {str(path)!r} is already used by another vault")
+        path.mkdir(parents=True, exist_ok=True)
+        return str(path)
+
+    def all(self) -> list[VaultRecord]:
+        return self.catalog.vaults()
+
+    def get(self, name: str) -> VaultRecord:
+        vault = self.catalog.vault(name)
+        if vault is None:
+            raise NotFoundError(
+                f"vault {name!r} was not found: `vmvault vault list` shows the vaults that exist"
+            )
+        return vault
+
+    def delete(self, name: str) -> VaultRecord:
+        """Remove a vault with no protected items; its policies go with it.
+
+        The storage folder is left in place (only removed when empty), so no stored data is
+        ever deleted by this call.
+        """
+        vault = self.get(name)
+        if self.catalog.protected_item_count(vault.id):
+            raise ConflictError(
+                f"vault {name!r} cannot be deleted: it still has protected items; stop "
+                "protection and delete their backup data first",
+                code="UserErrorVaultNotEmpty",
+            )
+        self.catalog.remove_vault(vault.id)
+        path = Path(vault.storage)
+        if not vault.storage.startswith("s3://") and path.is_dir() and not any(path.iterdir()):
+            path.rmdir()
+        return vault
+
+    def to_arm(self, vault: VaultRecord) -> dict[str, Any]:
+        return resource(
+            self.scope.vault_id(vault.name),
+            vault.name,
+            VAULT_TYPE,
+            {
+                "provisioningState": "Succeeded",
+                "storageLocation": vault.storage,
+                "createdAt": vault.created_at.isoformat().replace("+00:00", "Z"),
+            },
+        )
