@@ -60,6 +60,8 @@ class Catalog:
             try:
                 s.commit()
             except IntegrityError as exc:
+                if not _is_unique_violation(exc):
+                    raise
                 raise DuplicateNameError(name) from exc
             return _vault(row)
 
@@ -94,6 +96,8 @@ class Catalog:
             try:
                 s.commit()
             except IntegrityError as exc:
+                if not _is_unique_violation(exc):
+                    raise
                 raise DuplicateNameError(name) from exc
             return _policy(row, 0)
 
@@ -142,6 +146,8 @@ class Catalog:
             try:
                 s.commit()
             except IntegrityError as exc:
+                if not _is_unique_violation(exc):
+                    raise
                 raise DuplicateNameError(name) from exc
             return row.id
 
@@ -183,6 +189,13 @@ class Catalog:
                 select(func.count(ProtectedItemRow.id)).where(ProtectedItemRow.policy_id == row.id)
             )
         return _policy(row, n or 0)
+
+
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    """Whether a write broke a unique constraint (and not, say, a foreign key)."""
+    if getattr(exc.orig, "sqlstate", None) == "23505":  # PostgreSQL unique_violation
+        return True
+    return getattr(exc.orig, "sqlite_errorname", None) == "SQLITE_CONSTRAINT_UNIQUE"
 
 
 def _vault(row: VaultRow) -> VaultRecord:

@@ -355,10 +355,7 @@ def _rule_to_arm(rule: DayRule) -> dict[str, Any]:
         return {
             "retentionScheduleFormatType": "Daily",
             "retentionScheduleDaily": {
-                "daysOfTheMonth": [
-                    {"date": 0 if d.is_last else d.day, "isLast": d.is_last}
-                    for d in rule.days_of_month
-                ]
+                "daysOfTheMonth": [{"date": d.day, "isLast": d.is_last} for d in rule.days_of_month]
             },
         }
     return {

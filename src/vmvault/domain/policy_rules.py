@@ -16,6 +16,8 @@ From seed 001 ("Back up an Azure VM by using the Enhanced policy") and Azure's p
 
 from __future__ import annotations
 
+from datetime import time
+
 from vmvault.domain.errors import PolicyValidationError
 from vmvault.domain.policy import (
     DayRule,
@@ -82,9 +84,12 @@ def _check_schedule(sub_type: SubType, s: Schedule) -> None:
         _check_hourly(s.hourly)
         return
     assert s.run_time is not None
-    _check_half_hour("scheduleRunTimes", s.run_time.hour, s.run_time.minute, s.run_time.second)
+    path = "schedulePolicy"
+    if sub_type is SubType.ENHANCED:
+        path += ".dailySchedule" if s.frequency is Frequency.DAILY else ".weeklySchedule"
+    _check_half_hour(f"{path}.scheduleRunTimes", s.run_time)
     if s.frequency is Frequency.WEEKLY and not s.run_days:
-        raise PolicyValidationError("scheduleRunDays must name at least one day for Weekly")
+        raise PolicyValidationError(f"{path}.scheduleRunDays must name at least one day for Weekly")
 
 
 def _check_hourly(h: HourlySchedule) -> None:
@@ -101,13 +106,13 @@ def _check_hourly(h: HourlySchedule) -> None:
             f"values are whole hours from the interval ({h.interval_hours}) to {MAX_WINDOW_HOURS}"
         )
     start = h.window_start
-    _check_half_hour(f"{path}.scheduleWindowStartTime", start.hour, start.minute, start.second)
+    _check_half_hour(f"{path}.scheduleWindowStartTime", start)
 
 
-def _check_half_hour(path: str, hour: int, minute: int, second: int) -> None:
-    if minute not in (0, 30) or second != 0:
+def _check_half_hour(path: str, value: time) -> None:
+    if value.minute not in (0, 30) or value.second != 0 or value.microsecond != 0:
         raise PolicyValidationError(
-            f"{path} {hour:02d}:{minute:02d}:{second:02d} is not valid: schedule times must be "
+            f"{path} {value.isoformat()} is not valid: schedule times must be "
             "on the hour or the half hour (e.g. 08:00 or 08:30)"
         )
 

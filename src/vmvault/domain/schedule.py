@@ -71,7 +71,9 @@ def iter_slots(policy: Policy, start: datetime) -> Iterator[datetime]:
     """Every slot at or after the aware instant ``start``, strictly increasing, without end."""
     _require_aware(start, "start")
     zone = policy.zone
-    day = local_date(start, zone) - 2 * ONE_DAY  # see below
+    # Yesterday's window may run into today; where a zone deletes a day (Pacific/Apia,
+    # 2011-12-30) the window of the day before that runs into today too.
+    day = local_date(start, zone) - 2 * ONE_DAY
     last: datetime | None = None
     empty_days = 0
     while True:

@@ -79,11 +79,10 @@ def scheduled_tiers(
     if not slots or slot == slots[-1]:
         return BOTH_TIERS
     if slot == slots[0]:
-        previous_day = day - timedelta(days=1)
-        missed = (
-            last_vault_point is None or local_date(last_vault_point, policy.zone) < previous_day
-        )
-        if missed and window_day_slots(policy, previous_day):
+        # The previous day's last backup failed when no point reached the vault since its slot
+        # (a vault point earlier that day, e.g. this fallback or an on-demand one, does not count).
+        previous = window_day_slots(policy, day - timedelta(days=1))
+        if previous and (last_vault_point is None or last_vault_point < previous[-1]):
             return BOTH_TIERS
     return SNAPSHOT_ONLY
 

@@ -23,7 +23,7 @@ def resolve_time_zone(name: str) -> ZoneInfo:
         if not iana or iana.startswith(("/", ".")) or ".." in iana:
             raise ZoneInfoNotFoundError(iana)
         return ZoneInfo(iana)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: "America" is a folder
         raise PolicyValidationError(
             f"timeZone {name!r} is not a known time zone: use a Windows name as Azure does "
             "(e.g. 'India Standard Time', 'Pacific Standard Time', 'UTC') or an IANA name "

@@ -1,0 +1,174 @@
+"""Shared fixtures: a throwaway PostgreSQL server on loopback and fresh catalog databases.
+
+``postgres_url`` starts one PostgreSQL per test session from Debian's server binaries
+(``/usr/lib/postgresql/<newest>/bin``): ``initdb`` into a temporary folder, ``pg_ctl start``
+listening on 127.0.0.1 only (a free port; its unix socket in the same folder), and
+``pg_ctl stop -m fast`` plus removal of the folder at the end. When the tests run as root the
+server runs as the ``postgres`` user (``initdb`` refuses root). Missing binaries fail the tests
+that need them: CI installs ``postgresql`` (``scripts/bootstrap.sh test``), so a silent skip
+would hide a broken setup.
+
+``pg_database_url`` is a new, empty database per test; ``catalog_url`` runs a test once on
+SQLite and once on PostgreSQL (marked ``postgres``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+PG_ROOT = Path("/usr/lib/postgresql")
+PG_TOOLS = ("initdb", "pg_ctl", "postgres")
+PG_USER = "postgres"  # the superuser initdb creates, and the OS user Debian's package adds
+START_ATTEMPTS = 3  # a free port found by binding port 0 can be taken before the server binds
+
+
+@dataclass(frozen=True)
+class _PgServer:
+    port: int
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://{PG_USER}@127.0.0.1:{self.port}/{database}"
+
+    def connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        return psycopg.connect(
+            host="127.0.0.1", port=self.port, user=PG_USER, dbname="postgres", autocommit=True
+        )
+
+
+def _pg_bin_dir() -> Path:
+    """The bin folder of the newest PostgreSQL under /usr/lib/postgresql that has every tool."""
+
+    def version(path: Path) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"\d+", path.parent.name)) or (0,)
+
+    candidates = [
+        b for b in PG_ROOT.glob("*/bin") if all((b / tool).is_file() for tool in PG_TOOLS)
+    ]
+    if not candidates:
+        pytest.fail(
+            f"PostgreSQL server binaries ({', '.join(PG_TOOLS)}) were not found under "
+            f"{PG_ROOT}/*/bin: install Debian's 'postgresql' package "
+            "(scripts/bootstrap.sh test does) to run the PostgreSQL catalog tests",
+            pytrace=False,
+        )
+    return max(candidates, key=version)
+
+
+def _as_server_user() -> list[str]:
+    """The command prefix that runs a PostgreSQL tool as a user initdb accepts."""
+    if os.geteuid() != 0:
+        return []
+    runuser = shutil.which("runuser")
+    if runuser is None:
+        pytest.fail(
+            "running as root needs 'runuser' to start PostgreSQL as the postgres user",
+            pytrace=False,
+        )
+    try:
+        pwd.getpwnam(PG_USER)
+    except KeyError:
+        pytest.fail(
+            f"running as root needs the OS user {PG_USER!r} (created by Debian's 'postgresql' "
+            "package) to run initdb, which refuses to run as root",
+            pytrace=False,
+        )
+    return [runuser, "-u", PG_USER, "--"]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def _failure(what: str, result: subprocess.CompletedProcess[str], log: Path) -> str:
+    log_text = log.read_text(errors="replace") if log.is_file() else "(no server log)"
+    return (
+        f"{what} failed (exit {result.returncode}): {shlex.join(result.args)}\n"
+        f"stdout:\n{result.stdout}\nstderr:\n{result.stderr}\nserver log:\n{log_text}"
+    )
+
+
+@pytest.fixture(scope="session")
+def _pg_server() -> Iterator[_PgServer]:
+    bin_dir = _pg_bin_dir()
+    prefix = _as_server_user()
+    base = Path(tempfile.mkdtemp(prefix="vmvault-pg-"))
+    if prefix:
+        shutil.chown(base, user=PG_USER, group=PG_USER)
+    data, log = base / "data", base / "server.log"
+    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data)]
+    started = False
+    try:
+        init = _run(
+            [*prefix, str(bin_dir / "initdb"), "-D", str(data), "-A", "trust", "-U", PG_USER,
+             "--no-sync", "-E", "UTF8", "--no-locale"],
+            cwd=base,
+        )  # fmt: skip
+        if init.returncode != 0:
+            pytest.fail(_failure("initdb", init, log), pytrace=False)
+        for _attempt in range(START_ATTEMPTS):
+            port = _free_port()
+            options = (
+                f"-c listen_addresses=127.0.0.1 -p {port} "
+                f"-c unix_socket_directories={shlex.quote(str(base))} "
+                "-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            )
+            start = _run([*pg_ctl, "-w", "-t", "30", "-l", str(log), "-o", options, "start"], base)
+            if start.returncode == 0:
+                started = True
+                break
+        if not started:
+            pytest.fail(_failure("pg_ctl start", start, log), pytrace=False)
+        yield _PgServer(port)
+    finally:
+        if started:
+            _run([*pg_ctl, "-m", "fast", "-w", "stop"], base)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_url(_pg_server: _PgServer) -> str:
+    """The URL of the session's PostgreSQL server (its ``postgres`` database; superuser)."""
+    return _pg_server.url("postgres")
+
+
+@pytest.fixture
+def pg_database_url(_pg_server: _PgServer, postgres_url: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test; dropped afterwards."""
+    name = f"vmvault_test_{uuid.uuid4().hex[:16]}"
+    with _pg_server.connect() as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    yield _pg_server.url(name)
+    with _pg_server.connect() as admin, contextlib.suppress(psycopg.Error):
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)],
+)
+def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty catalog database URL of each kind (SQLite in tmp_path, PostgreSQL)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
+    url: str = request.getfixturevalue("pg_database_url")
+    return url
