@@ -202,3 +202,29 @@ def test_unknown_vault_and_policy(vmvault) -> None:
     vmvault("vault", "create", "--name", "vault1")
     missing = vmvault("policy", "show", "--vault-name", "vault1", "--name", "nope", ok=False)
     assert "BMSUserErrorPolicyNotFound" in missing.stderr
+
+
+def test_set_with_flags_changes_only_what_they_name(vmvault, vmvault_json) -> None:
+    vmvault("vault", "create", "--name", "vault1")
+    vmvault(
+        "policy", "create", "--vault-name", "vault1", "--name", "pol-h", "--sub-type",
+        "Enhanced", "--interval", "6", "--time-zone", "India Standard Time",
+    )  # fmt: skip
+    body = vmvault_json(
+        "policy", "set", "--vault-name", "vault1", "--name", "pol-h", "--instant-rp-days", "20"
+    )
+    props = body["properties"]
+    assert props["instantRpRetentionRangeInDays"] == 20
+    assert props["schedulePolicy"]["hourlySchedule"]["interval"] == 6
+    assert props["timeZone"] == "India Standard Time"
+    mixed = vmvault(
+        "policy", "set", "--vault-name", "vault1", "--name", "pol-h", "--interval", "8",
+        "--policy", "{}", ok=False,
+    )  # fmt: skip
+    assert "--policy cannot be combined" in mixed.stderr
+    too_many = vmvault(
+        "policy", "set", "--vault-name", "vault1", "--name", "pol-h", "--interval", "4", ok=False
+    )
+    assert "instantRpRetentionRangeInDays 20 exceeds the maximum of 17 days" in too_many.stderr
+    shown = vmvault_json("policy", "show", "--vault-name", "vault1", "--name", "pol-h")
+    assert shown["properties"]["schedulePolicy"]["hourlySchedule"]["interval"] == 6

@@ -32,18 +32,7 @@ _HELP = "Built from flags when --policy is not given:"
 
 
 def _flags(**values: Any) -> PolicyFlags:
-    return PolicyFlags(**{k: v for k, v in values.items() if v is not None})
-
-
-def _document(policy: str | None, flags: PolicyFlags, given: bool) -> dict[str, Any]:
-    if policy is not None:
-        if given:
-            raise InvalidInputError(
-                "--policy cannot be combined with schedule or retention flags: give one or "
-                "the other"
-            )
-        return load_document(policy)
-    return document_from_flags(flags)
+    return PolicyFlags(**{k: v for k, v in values.items() if v not in (None, [])})
 
 
 def _render(svc_to_arm: Any, views: list[PolicyView], output: OutputFormat, single: bool) -> None:
@@ -95,9 +84,9 @@ def describe_retention(policy: Policy) -> str:
     return " ".join(p for p in parts if p)
 
 
-@app.command("create")
 @handles_errors
-def create(
+def create_or_set(
+    ctx: typer.Context,
     vault_name: str = VaultOption,
     name: str = NameOption,
     policy: str = PolicyOption,
@@ -123,29 +112,35 @@ def create(
     yearly_months: list[str] = typer.Option(None, "--yearly-months", help="Months of year"),
     output: OutputFormat = OutputOption,
 ) -> None:
-    """Create a policy from JSON (--policy) or from flags."""
+    """Create a policy, or change one with `set`, from JSON (--policy) or from flags.
+
+    `create` fills what the flags leave out with the subtype's defaults; `set` keeps the
+    policy's current values. A policy's subtype (Standard/Enhanced) can never change.
+    """
     values = dict(locals())
-    for key in ("vault_name", "name", "policy", "output"):
+    for key in ("ctx", "vault_name", "name", "policy", "output"):
         values.pop(key)
-    given = any(v not in (None, []) for k, v in values.items() if k != "sub_type")
+    flags = _flags(**values)
+    is_set = ctx.info_name == "set"
+    if policy is not None and flags != PolicyFlags():
+        raise InvalidInputError(
+            "--policy cannot be combined with schedule or retention flags: give one or the other"
+        )
     with services() as svc:
-        document = _document(policy, _flags(**values), given)
-        view = svc.policies.create(vault_name, name, document)
+        if is_set:
+            view = (
+                svc.policies.set(vault_name, name, load_document(policy))
+                if policy is not None
+                else svc.policies.set_from_flags(vault_name, name, flags)
+            )
+        else:
+            document = load_document(policy) if policy is not None else document_from_flags(flags)
+            view = svc.policies.create(vault_name, name, document)
         _render(svc.policies.to_arm, [view], output, single=True)
 
 
-@app.command("set")
-@handles_errors
-def set_(
-    vault_name: str = VaultOption,
-    name: str = NameOption,
-    policy: str = typer.Option(..., "--policy", help="The new policy JSON, inline or a file"),
-    output: OutputFormat = OutputOption,
-) -> None:
-    """Replace a policy's rules. Its subtype (Standard/Enhanced) can never change."""
-    with services() as svc:
-        view = svc.policies.set(vault_name, name, load_document(policy))
-        _render(svc.policies.to_arm, [view], output, single=True)
+app.command("create")(create_or_set)
+app.command("set")(create_or_set)
 
 
 @app.command("show")

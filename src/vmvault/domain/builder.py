@@ -15,7 +15,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from vmvault.domain.arm_reader import parse_enum
-from vmvault.domain.defaults import default_policy
+from vmvault.domain.defaults import DEFAULT_START, default_policy
 from vmvault.domain.errors import PolicyValidationError
 from vmvault.domain.policy import (
     DailyRetention,
@@ -44,7 +44,7 @@ E = TypeVar("E", bound=StrEnum)
 class PolicyFlags:
     """Flag values as given; None means "use the default"."""
 
-    sub_type: str = "Enhanced"
+    sub_type: str | None = None
     frequency: str | None = None
     run_time: str | None = None
     run_days: list[str] = field(default_factory=list)
@@ -64,94 +64,123 @@ class PolicyFlags:
     yearly_months: list[str] = field(default_factory=list)
 
 
-def build_policy(flags: PolicyFlags) -> Policy:
-    """A validated policy from flags; PolicyValidationError names the flag or rule broken."""
-    sub_type = parse_enum(flags.sub_type, SubType, "--sub-type")
-    base = default_policy(sub_type)
-    default_frequency = base.schedule.frequency.value
-    frequency = parse_enum(flags.frequency or default_frequency, Frequency, "--frequency")
-    schedule = _schedule(flags, frequency)
+def build_policy(flags: PolicyFlags, base: Policy | None = None) -> Policy:
+    """A validated policy from flags; PolicyValidationError names the flag or rule broken.
+
+    Without ``base`` every flag not given takes the subtype's default. With ``base`` (``policy
+    set`` with flags) every flag not given keeps the base policy's value, as far as it still
+    fits the schedule (changing the frequency resets the instant-restore days to the default).
+    """
+    inherit = base is not None
+    if base is None:
+        sub_type = parse_enum(flags.sub_type or "Enhanced", SubType, "--sub-type")
+        base = default_policy(sub_type)
+    else:
+        sub_type = (
+            parse_enum(flags.sub_type, SubType, "--sub-type") if flags.sub_type else base.sub_type
+        )
+    given = flags.frequency or base.schedule.frequency.value
+    if sub_type is not base.sub_type:
+        given = flags.frequency or default_policy(sub_type).schedule.frequency.value
+    frequency = parse_enum(given, Frequency, "--frequency")
+    schedule = _schedule(flags, frequency, base.schedule)
+    same_frequency = inherit and frequency is base.schedule.frequency
+    instant = flags.instant_rp_days
+    if instant is None:
+        instant = (
+            base.instant_rp_days if same_frequency else default_instant_rp_days(sub_type, frequency)
+        )
     policy = Policy(
         sub_type=sub_type,
         schedule=schedule,
         time_zone=flags.time_zone or base.time_zone,
-        instant_rp_days=(
-            flags.instant_rp_days
-            if flags.instant_rp_days is not None
-            else default_instant_rp_days(sub_type, frequency)
-        ),
+        instant_rp_days=instant,
         retention=_retention(flags, base.retention, schedule),
     )
     validate(policy)
     return policy
 
 
-def _schedule(flags: PolicyFlags, frequency: Frequency) -> Schedule:
+def _schedule(flags: PolicyFlags, frequency: Frequency, base: Schedule) -> Schedule:
     if frequency is Frequency.HOURLY:
+        h = base.hourly or HourlySchedule(4, DEFAULT_START, 24)
+        start = parse_clock(flags.window_start, "--window-start") if flags.window_start else None
         return Schedule(
             frequency=frequency,
             hourly=HourlySchedule(
-                interval_hours=flags.interval if flags.interval is not None else 4,
-                window_start=parse_clock(flags.window_start or "08:00", "--window-start"),
-                window_duration_hours=(
-                    flags.window_duration if flags.window_duration is not None else 24
-                ),
+                interval_hours=_pick(flags.interval, h.interval_hours),
+                window_start=start or h.window_start,
+                window_duration_hours=_pick(flags.window_duration, h.window_duration_hours),
             ),
         )
     run_days: frozenset[Weekday] = frozenset()
     if frequency is Frequency.WEEKLY:
-        run_days = frozenset(_enums(flags.run_days or ["Sunday"], Weekday, "--run-days"))
+        run_days = frozenset(_enums(flags.run_days, Weekday, "--run-days")) or (
+            base.run_days or frozenset({Weekday.SUNDAY})
+        )
+    run_time = parse_clock(flags.run_time, "--run-time") if flags.run_time else None
     return Schedule(
         frequency=frequency,
-        run_time=parse_clock(flags.run_time or "08:00", "--run-time"),
+        run_time=run_time or base.run_time or DEFAULT_START,
         run_days=run_days,
     )
 
 
 def _retention(flags: PolicyFlags, base: Retention, schedule: Schedule) -> Retention:
     weekly_schedule = schedule.frequency is Frequency.WEEKLY
-    first_run_day = min(schedule.run_days, key=lambda d: d.weekday) if weekly_schedule else None
+    run_days = schedule.run_days
     daily = None
     if not weekly_schedule:
-        days = _count(flags.daily_retention, base.daily.days if base.daily else 30)
+        days = _pick(flags.daily_retention, base.daily.days if base.daily else 30)
         daily = DailyRetention(days) if days else None
     weekly = None
-    weeks = _count(
-        flags.weekly_retention, base.weekly.weeks if base.weekly else (12 if weekly_schedule else 0)
-    )
+    default_weeks = 12 if weekly_schedule else 0
+    weeks = _pick(flags.weekly_retention, base.weekly.weeks if base.weekly else default_weeks)
     if weeks:
-        default_days = schedule.run_days if weekly_schedule else frozenset({Weekday.SUNDAY})
-        wdays = frozenset(_enums(flags.weekly_days, Weekday, "--weekly-days")) or default_days
-        weekly = WeeklyRetention(days_of_week=wdays, weeks=weeks)
-    rule = _day_rule(flags, first_run_day)
+        kept = base.weekly.days_of_week if base.weekly else frozenset({Weekday.SUNDAY})
+        if weekly_schedule:
+            kept = (kept & run_days) or run_days
+        given = frozenset(_enums(flags.weekly_days, Weekday, "--weekly-days"))
+        weekly = WeeklyRetention(days_of_week=given or kept, weeks=weeks)
     monthly = None
-    months = _count(flags.monthly_retention, base.monthly.months if base.monthly else 0)
+    months = _pick(flags.monthly_retention, base.monthly.months if base.monthly else 0)
     if months:
+        rule = _day_rule(flags, base.monthly.rule if base.monthly else None, schedule)
         monthly = MonthlyRetention(rule=rule, months=months)
     yearly = None
-    years = _count(flags.yearly_retention, base.yearly.years if base.yearly else 0)
+    years = _pick(flags.yearly_retention, base.yearly.years if base.yearly else 0)
     if years:
+        rule = _day_rule(flags, base.yearly.rule if base.yearly else None, schedule)
         months_of_year = frozenset(_enums(flags.yearly_months, Month, "--yearly-months"))
+        kept_months = base.yearly.months_of_year if base.yearly else frozenset({Month.JANUARY})
         yearly = YearlyRetention(
-            months_of_year=months_of_year or frozenset({Month.JANUARY}), rule=rule, years=years
+            months_of_year=months_of_year or kept_months, rule=rule, years=years
         )
     return Retention(daily=daily, weekly=weekly, monthly=monthly, yearly=yearly)
 
 
-def _day_rule(flags: PolicyFlags, first_run_day: Weekday | None) -> DayRule:
+def _day_rule(flags: PolicyFlags, kept: DayRule | None, schedule: Schedule) -> DayRule:
+    """The monthly/yearly day rule: from flags, else the base policy's if it fits, else the
+    first week's first run day (Sunday for Daily and Hourly schedules)."""
     if flags.monthly_days:
         return DayRule(
             format=RetentionFormat.DAILY,
             days_of_month=tuple(_day_of_month(d) for d in flags.monthly_days),
         )
-    weeks = _enums(flags.monthly_weeks, WeekOfMonth, "--monthly-weeks") or [WeekOfMonth.FIRST]
-    weekdays = _enums(flags.monthly_weekdays, Weekday, "--monthly-weekdays") or [
-        first_run_day or Weekday.SUNDAY
-    ]
+    weeks = frozenset(_enums(flags.monthly_weeks, WeekOfMonth, "--monthly-weeks"))
+    weekdays = frozenset(_enums(flags.monthly_weekdays, Weekday, "--monthly-weekdays"))
+    weekly_schedule = schedule.frequency is Frequency.WEEKLY
+    if kept is not None and not (weeks or weekdays):
+        fits = kept.format is RetentionFormat.WEEKLY and kept.days_of_week <= schedule.run_days
+        if fits or not weekly_schedule:
+            return kept
+    first_run_day = (
+        min(schedule.run_days, key=lambda d: d.weekday) if weekly_schedule else Weekday.SUNDAY
+    )
     return DayRule(
         format=RetentionFormat.WEEKLY,
-        weeks_of_month=frozenset(weeks),
-        days_of_week=frozenset(weekdays),
+        weeks_of_month=weeks or frozenset({WeekOfMonth.FIRST}),
+        days_of_week=weekdays or frozenset({first_run_day}),
     )
 
 
@@ -165,7 +194,7 @@ def _day_of_month(text: str) -> DayOfMonth:
     return DayOfMonth(day=int(text))
 
 
-def _count(given: int | None, default: int) -> int:
+def _pick(given: int | None, default: int) -> int:
     return default if given is None else given
 
 

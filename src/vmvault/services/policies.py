@@ -84,6 +84,13 @@ class PolicyService:
         record = self.catalog.replace_policy(current.record.id, properties, self.clock.now())
         return PolicyView(vault, record, policy)
 
+    def set_from_flags(self, vault: str, name: str, flags: PolicyFlags) -> PolicyView:
+        """Change the rules the flags name; everything else keeps its current value."""
+        current = self.get(vault, name)
+        return self.set(
+            vault, name, {"properties": policy_to_arm(build_policy(flags, current.policy))}
+        )
+
     def get(self, vault: str, name: str) -> PolicyView:
         v = self.vaults.get(vault)
         record = self.catalog.policy(v.id, name)
