@@ -142,7 +142,9 @@ def _pg_server() -> Iterator[_PgServer]:
         yield _PgServer(port)
     finally:
         if started:
-            _run([*pg_ctl, "-m", "fast", "-w", "stop"], base)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                if _run([*pg_ctl, "-m", "fast", "-w", "stop"], base).returncode != 0:
+                    _run([*pg_ctl, "-m", "immediate", "-w", "stop"], base)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -153,7 +155,7 @@ def postgres_url(_pg_server: _PgServer) -> str:
 
 
 @pytest.fixture
-def pg_database_url(_pg_server: _PgServer, postgres_url: str) -> Iterator[str]:
+def pg_database_url(_pg_server: _PgServer) -> Iterator[str]:
     """A new, empty PostgreSQL database for one test; dropped afterwards."""
     name = f"vmvault_test_{uuid.uuid4().hex[:16]}"
     with _pg_server.connect() as admin:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import Engine
 
 from vmvault.catalog.db import make_engine, upgrade
 from vmvault.catalog.repository import Catalog
+
 
 @pytest.fixture
 def engine(catalog_url: str) -> Iterator[Engine]:

@@ -56,14 +56,15 @@ def test_item_ids_and_duplicate_names(catalog: Catalog) -> None:
     assert catalog.protected_item_count(v1.id) == 1
 
 
-@pytest.mark.parametrize("missing", ["policy", "vault"])
-def test_item_references_are_foreign_keys(catalog: Catalog, missing: str) -> None:
+def test_item_references_are_foreign_keys(catalog: Catalog) -> None:
+    """A missing policy or vault is an IntegrityError, not a DuplicateNameError."""
     vault = catalog.add_vault("v1", "/srv/v1", NOW)
-    vault_id, policy_id = (vault.id, 4242) if missing == "policy" else (4242, None)
-    with pytest.raises(IntegrityError) as info:
-        catalog.add_protected_item(vault_id, "vm1", policy_id, "Protected", NOW)
-    assert not isinstance(info.value, DuplicateNameError)
+    for vault_id, policy_id in ((vault.id, 4242), (4242, None)):
+        with pytest.raises(IntegrityError) as info:
+            catalog.add_protected_item(vault_id, "vm1", policy_id, "Protected", NOW)
+        assert not isinstance(info.value, DuplicateNameError)
     assert catalog.protected_item_count(vault.id) == 0
+    assert catalog.add_protected_item(vault.id, "vm1", None, "Protected", NOW) > 0
 
 
 def test_referenced_policy_cannot_be_deleted(catalog: Catalog) -> None:
