@@ -58,7 +58,9 @@ PROPERTY = settings(
 # plain values
 
 
-def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0) -> datetime:
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
     return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
@@ -100,7 +102,8 @@ def by_day(*dates: int | str) -> DayRule:
     return DayRule(
         format=RetentionFormat.DAILY,
         days_of_month=tuple(
-            DayOfMonth(day=0, is_last=True) if d == "last" else DayOfMonth(day=int(d)) for d in dates
+            DayOfMonth(day=0, is_last=True) if d == "last" else DayOfMonth(day=int(d))
+            for d in dates
         ),
     )
 
@@ -213,7 +216,9 @@ def edit(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     """
     out = copy.deepcopy(doc)
     for path, value in changes.items():
-        steps = [m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _STEP.finditer(path)]
+        steps = [
+            m.group(1) if m.group(1) is not None else int(m.group(2)) for m in _STEP.finditer(path)
+        ]
         node: Any = out
         for step in steps[:-1]:
             if isinstance(step, str) and step not in node:
@@ -260,7 +265,9 @@ def iana(name: str) -> str:
 
 
 @cache
-def transitions(zone_name: str, first_year: int = 2010, last_year: int = 2027) -> tuple[datetime, ...]:
+def transitions(
+    zone_name: str, first_year: int = 2010, last_year: int = 2027
+) -> tuple[datetime, ...]:
     """UTC instants (to within 6 hours) near which ``zone_name`` changes its UTC offset."""
     zone = resolve_time_zone(zone_name)
     t = utc(first_year, 1, 1)
@@ -323,15 +330,15 @@ def retentions(draw: st.DrawFn, run_days: frozenset[Weekday] | None) -> Retentio
     """A valid retention for a Daily/Hourly schedule (``run_days`` None) or a Weekly one."""
     if run_days is None:
         daily: DailyRetention | None = DailyRetention(days=draw(st.integers(7, 9999)))
-        weekly = draw(
-            st.none() | st.builds(WeeklyRetention, weekday_sets, st.integers(1, 5163))
-        )
+        weekly = draw(st.none() | st.builds(WeeklyRetention, weekday_sets, st.integers(1, 5163)))
     else:
         daily = None
         weekly = WeeklyRetention(
             days_of_week=draw(_subset_of(run_days)), weeks=draw(st.integers(1, 5163))
         )
-    monthly = draw(st.none() | st.builds(MonthlyRetention, day_rules(run_days), st.integers(1, 1188)))
+    monthly = draw(
+        st.none() | st.builds(MonthlyRetention, day_rules(run_days), st.integers(1, 1188))
+    )
     yearly = draw(
         st.none()
         | st.builds(

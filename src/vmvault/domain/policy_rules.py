@@ -186,12 +186,22 @@ def _check_retention(policy: Policy) -> None:
                 _check_weekly_rule(f"retentionPolicy.{name}Schedule", rule, run_days)
     elif r.daily is None:
         raise PolicyValidationError(
-            f"retentionPolicy.dailySchedule is required with a {s.frequency.value} schedule"
+            f"retentionPolicy.dailySchedule is required with {_article(s.frequency.value)} "
+            f"{s.frequency.value} schedule"
         )
     for name, rule in (("monthly", r.monthly and r.monthly.rule),
                        ("yearly", r.yearly and r.yearly.rule)):  # fmt: skip
         if rule and rule.format is RetentionFormat.DAILY:
             _check_days_of_month(f"retentionPolicy.{name}Schedule", rule)
+        elif rule and not (rule.weeks_of_month and rule.days_of_week):
+            raise PolicyValidationError(
+                f"retentionPolicy.{name}Schedule.retentionScheduleWeekly needs at least one "
+                "week of the month (First..Fourth, Last) and one day of the week"
+            )
+    if r.weekly is not None and not r.weekly.days_of_week:
+        raise PolicyValidationError(
+            "retentionPolicy.weeklySchedule.daysOfTheWeek must name at least one day"
+        )
     if r.yearly is not None and not r.yearly.months_of_year:
         raise PolicyValidationError("retentionPolicy.yearlySchedule.monthsOfYear is required")
 
@@ -214,7 +224,15 @@ def _check_weekly_rule(path: str, rule: DayRule, run_days: frozenset[Weekday]) -
     _check_days(f"{path}.retentionScheduleWeekly.daysOfTheWeek", rule.days_of_week, run_days)
 
 
+def _article(word: str) -> str:
+    return "an" if word[:1].lower() in "aeiouh" else "a"
+
+
 def _check_days_of_month(path: str, rule: DayRule) -> None:
+    if not rule.days_of_month:
+        raise PolicyValidationError(
+            f"{path}.retentionScheduleDaily.daysOfTheMonth must name at least one day"
+        )
     for i, d in enumerate(rule.days_of_month):
         if not d.is_last and not 1 <= d.day <= 28:
             raise PolicyValidationError(
