@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 mode="${1:-run}"
 python="${PYTHON:-python3}"
 
-debs=()
+# qemu-utils: qemu-img and qemu-nbd read qcow2 images; python3-libnbd: libnbd's Python bindings.
+debs=(qemu-utils python3-libnbd)
 # Debian's python3 needs python3-venv for `python3 -m venv`; other Pythons bring their own.
 "$python" -c "import ensurepip, venv" 2>/dev/null || debs+=(python3-venv)
 if [[ "$mode" == test ]]; then
-  debs+=(postgresql)
+  debs+=(postgresql xfsprogs restic)
 fi
 
 missing=()
@@ -41,6 +42,16 @@ import sys
 if sys.version_info < (3, 11):
     sys.exit(f"vmvault needs Python 3.11 or newer, this is {sys.version.split()[0]}")
 PY
+# libnbd's Python bindings come from Debian (they are not on PyPI); make just that module
+# visible to the virtual environment.
+site=$(.venv/bin/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+if [[ -f /usr/lib/python3/dist-packages/nbd.py ]]; then
+  mkdir -p .venv/debian-libnbd
+  ln -sf /usr/lib/python3/dist-packages/nbd.py .venv/debian-libnbd/nbd.py
+  for so in /usr/lib/python3/dist-packages/libnbdmod*.so; do ln -sf "$so" .venv/debian-libnbd/; done
+  echo "$PWD/.venv/debian-libnbd" > "$site/vmvault-debian-libnbd.pth"
+fi
+
 stamp=.venv/.vmvault-installed
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
   .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip
