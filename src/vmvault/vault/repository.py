@@ -1,0 +1,194 @@
+"""An open vault: its config and keys, chunks, and recovery points (docs/vault-format.md).
+
+``Vault`` is the only code that names vault objects; backup, restore, check and garbage
+collection go through it. It is safe to use from several threads.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+import blake3
+
+from vmvault.storage.base import ObjectNotFoundError, Storage
+from vmvault.vault import format as fmt
+from vmvault.vault.crypto import (
+    KeyRing,
+    keyring_from_secret,
+    new_master_secret,
+    unwrap_master,
+    wrap_master,
+)
+from vmvault.vault.errors import (
+    CorruptObjectError,
+    MissingObjectError,
+    VaultError,
+    VaultFormatError,
+)
+from vmvault.vault.index import DiskIndex
+from vmvault.vault.manifest import PointManifest
+
+
+@dataclass(frozen=True)
+class PointRef:
+    item: str
+    point: str
+
+
+class Vault:
+    def __init__(self, storage: Storage, config: fmt.VaultConfig, keys: KeyRing) -> None:
+        self.storage = storage
+        self.config = config
+        self.keys = keys
+
+    # -- creating and opening --------------------------------------------------------------
+    @classmethod
+    def create(
+        cls,
+        storage: Storage,
+        now: datetime,
+        *,
+        passphrase: str | None = None,
+        chunk_size: int = fmt.DEFAULT_CHUNK_SIZE,
+    ) -> Vault:
+        """Initialise an empty location as a vault; refuses a location that already has one."""
+        try:
+            storage.stat(fmt.CONFIG)
+        except ObjectNotFoundError:
+            pass
+        else:
+            raise VaultError(f"{storage.location} already holds a vault: open it instead")
+        config = fmt.VaultConfig(
+            id=uuid.uuid4().hex,
+            created=fmt.utc_text(now),
+            chunk_size=fmt.check_chunk_size(chunk_size),
+            encryption="aes-256-gcm" if passphrase is not None else "none",
+        )
+        keys = KeyRing()
+        if passphrase is not None:
+            if not passphrase:
+                raise VaultError("the passphrase is empty: give a non-empty passphrase")
+            secret = new_master_secret()
+            storage.put(fmt.MASTER_KEY, wrap_master(secret, passphrase, config.id))
+            keys = keyring_from_secret(secret)
+        storage.put(fmt.CONFIG, config.to_json())  # last: the vault exists once config does
+        return cls(storage, config, keys)
+
+    @classmethod
+    def open(cls, storage: Storage, passphrase: str | None = None) -> Vault:
+        try:
+            config = fmt.VaultConfig.from_json(storage.get(fmt.CONFIG), storage.location)
+        except ObjectNotFoundError:
+            raise VaultFormatError(
+                f"{storage.location} is not a vmvault vault (no config)"
+            ) from None
+        keys = KeyRing()
+        if config.encrypted:
+            if passphrase is None:
+                raise VaultError(
+                    f"vault at {storage.location} is encrypted: give its passphrase "
+                    "(VMVAULT_PASSPHRASE)"
+                )
+            try:
+                blob = storage.get(fmt.MASTER_KEY)
+            except ObjectNotFoundError:
+                raise MissingObjectError(
+                    f"vault at {storage.location} has lost keys/master"
+                ) from None
+            keys = keyring_from_secret(unwrap_master(blob, passphrase, config.id))
+        return cls(storage, config, keys)
+
+    # -- chunks ----------------------------------------------------------------------------
+    def chunk_id(self, data: bytes | memoryview) -> bytes:
+        return self.keys.chunk_id(data)
+
+    def has_chunk(self, chunk_id: bytes) -> bool:
+        try:
+            self.storage.stat(fmt.chunk_name(chunk_id))
+            return True
+        except ObjectNotFoundError:
+            return False
+
+    def put_chunk(self, chunk_id: bytes, data: bytes, *, level: int | None = None) -> int:
+        """Store a chunk (durable on return); returns the bytes stored."""
+        name = fmt.chunk_name(chunk_id)
+        blob = self.keys.seal(name, data, level=level)
+        self.storage.put(name, blob)
+        return len(blob)
+
+    def get_chunk(self, chunk_id: bytes) -> bytes:
+        """A chunk's plaintext, verified against its id."""
+        name = fmt.chunk_name(chunk_id)
+        try:
+            blob = self.storage.get(name)
+        except ObjectNotFoundError:
+            raise MissingObjectError(f"chunk {chunk_id.hex()} is missing from the vault") from None
+        data = self.keys.open(name, blob)
+        if self.chunk_id(data) != chunk_id:
+            raise CorruptObjectError(
+                f"chunk {chunk_id.hex()} is corrupt: its content does not match its id"
+            )
+        return data
+
+    def chunk_names(self) -> Iterator[str]:
+        return (n for n in self.storage.list("chunks/") if not n.endswith("/"))
+
+    # -- points ----------------------------------------------------------------------------
+    def write_point(self, manifest: PointManifest, indexes: dict[int, DiskIndex]) -> None:
+        """Write the indexes, then the manifest (which makes the point exist)."""
+        for lun, index in indexes.items():
+            name = fmt.index_name(manifest.item, manifest.point, lun)
+            self.storage.put(name, self.keys.seal(name, index.to_bytes()))
+        name = fmt.manifest_name(manifest.item, manifest.point)
+        self.storage.put(name, self.keys.seal(name, manifest.to_json()))
+
+    @staticmethod
+    def index_hash(index: DiskIndex) -> str:
+        return blake3.blake3(index.to_bytes()).hexdigest()
+
+    def points(self, item: str | None = None) -> list[PointRef]:
+        prefix = "points/" if item is None else f"points/{fmt.check_point_name('item', item)}/"
+        refs = []
+        for name in self.storage.list(prefix):
+            parts = name.split("/")
+            if len(parts) == 4 and parts[3] == "manifest":
+                refs.append(PointRef(parts[1], parts[2]))
+        return sorted(refs, key=lambda r: (r.item, r.point))
+
+    def read_manifest(self, item: str, point: str) -> PointManifest:
+        name = fmt.manifest_name(item, point)
+        try:
+            blob = self.storage.get(name)
+        except ObjectNotFoundError:
+            raise MissingObjectError(
+                f"recovery point {item}/{point} does not exist in the vault"
+            ) from None
+        manifest = PointManifest.from_json(self.keys.open(name, blob), name)
+        if manifest.vault != self.config.id or (manifest.item, manifest.point) != (item, point):
+            raise CorruptObjectError(f"manifest {name} belongs to another vault or point")
+        return manifest
+
+    def read_index(self, manifest: PointManifest, lun: int) -> DiskIndex:
+        entry = manifest.disk(lun)
+        if entry is None:
+            raise VaultError(
+                f"recovery point {manifest.item}/{manifest.point} has no disk with LUN {lun}"
+            )
+        name = fmt.point_prefix(manifest.item, manifest.point) + entry.index
+        try:
+            blob = self.storage.get(name)
+        except ObjectNotFoundError:
+            raise MissingObjectError(f"index {name} is missing") from None
+        index = DiskIndex.from_bytes(self.keys.open(name, blob), name)
+        if self.index_hash(index) != entry.index_hash:
+            raise CorruptObjectError(f"index {name} does not match its manifest")
+        return index
+
+    def delete_point(self, item: str, point: str) -> None:
+        """Delete the manifest first (the point is gone), then its indexes."""
+        self.storage.delete(fmt.manifest_name(item, point))
+        for name in list(self.storage.list(fmt.point_prefix(item, point))):
+            self.storage.delete(name)
