@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from vmvault.config import load_settings
+from vmvault.domain.errors import InvalidInputError
 from vmvault.services.context import Services
 
 
@@ -16,3 +19,21 @@ def services() -> Iterator[Services]:
         yield svc
     finally:
         svc.close()
+
+
+def passphrase(path: str | None, *, required: bool = False) -> str | None:
+    """The vault passphrase: the first line of ``path``, else ``$VMVAULT_PASSPHRASE``."""
+    if path is not None:
+        try:
+            return Path(path).read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, IndexError):
+            raise InvalidInputError(
+                f"--passphrase-file {path!r} cannot be read or is empty"
+            ) from None
+    value = os.environ.get("VMVAULT_PASSPHRASE")
+    if required and not value:
+        raise InvalidInputError(
+            "an encrypted vault needs a passphrase: set VMVAULT_PASSPHRASE or give "
+            "--passphrase-file"
+        )
+    return value or None

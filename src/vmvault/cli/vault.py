@@ -5,8 +5,16 @@ from __future__ import annotations
 import typer
 
 from vmvault.catalog.repository import VaultRecord
-from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
-from vmvault.cli.state import services
+from vmvault.cli.output import (
+    OutputFormat,
+    OutputOption,
+    emit_json,
+    emit_table,
+    fail,
+    handles_errors,
+)
+from vmvault.cli.state import passphrase, services
+from vmvault.domain.errors import InvalidInputError
 
 app = typer.Typer(help="Recovery Services vaults.", no_args_is_help=True)
 
@@ -26,11 +34,28 @@ def create(
     storage: str = typer.Option(
         None, "--storage", help="Folder or s3://bucket/prefix (default: under $VMVAULT_HOME)"
     ),
+    encryption: str = typer.Option(
+        "none", "--encryption", help="none or aes-256-gcm (passphrase: $VMVAULT_PASSPHRASE)"
+    ),
+    passphrase_file: str = typer.Option(
+        None, "--passphrase-file", help="File holding the passphrase (instead of the variable)"
+    ),
+    chunk_size_kib: int = typer.Option(4096, "--chunk-size-kib", help="Chunk size, 64-65536"),
     output: OutputFormat = OutputOption,
 ) -> None:
-    """Create a vault."""
+    """Create a vault (its storage is initialised with the vault format)."""
+    if encryption not in ("none", "aes-256-gcm"):
+        raise InvalidInputError(
+            f"--encryption {encryption!r} is not valid: allowed values are none, aes-256-gcm"
+        )
+    secret = passphrase(passphrase_file, required=encryption != "none")
     with services() as svc:
-        vault = svc.vaults.create(name, storage)
+        vault = svc.vaults.create(
+            name,
+            storage,
+            passphrase=secret if encryption != "none" else None,
+            chunk_size=chunk_size_kib * 1024,
+        )
         emit_json(svc.vaults.to_arm(vault)) if output is OutputFormat.JSON else _table([vault])
 
 
@@ -71,3 +96,70 @@ def delete(
             emit_json(svc.vaults.to_arm(vault))
         else:
             _table([vault])
+
+
+PassphraseFileOption = typer.Option(
+    None, "--passphrase-file", help="File holding the passphrase (default: $VMVAULT_PASSPHRASE)"
+)
+
+
+@app.command("check")
+@handles_errors
+def check(
+    name: str = typer.Option(..., "--name", "-n"),
+    read_data: bool = typer.Option(False, "--read-data", help="Also read and verify every chunk"),
+    passphrase_file: str = PassphraseFileOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Check a vault: every referenced chunk exists (and with --read-data, is intact).
+
+    Exits 3 when problems are found; each names the object and the points and disks it breaks.
+    """
+    with services() as svc:
+        report = svc.vault_data.check(name, passphrase(passphrase_file), read_data=read_data)
+    problems = [
+        {"kind": p.kind, "object": p.object, "message": p.message, "breaks": list(p.breaks)}
+        for p in report.problems
+    ]
+    if output is OutputFormat.JSON:
+        emit_json(
+            {
+                "points": report.points,
+                "chunks": report.chunks,
+                "ok": report.ok,
+                "readData": read_data,
+                "problems": problems,
+            }
+        )
+    else:
+        emit_table(
+            f"{name}: {report.points} point(s), {report.chunks} chunk(s) referenced",
+            ["Problem", "Object", "Breaks"],
+            [(p["message"], p["object"], "; ".join(p["breaks"])) for p in problems],
+        )
+    if not report.ok:
+        raise fail(f"ERROR: (VaultCheckFailed) vault {name!r} has {len(problems)} problem(s)", 3)
+
+
+@app.command("gc")
+@handles_errors
+def gc(
+    name: str = typer.Option(..., "--name", "-n"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report what would be deleted"),
+    passphrase_file: str = PassphraseFileOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Delete chunks no recovery point references (older than the safety margin)."""
+    with services() as svc:
+        r = svc.vault_data.collect_garbage(name, passphrase(passphrase_file), dry_run=dry_run)
+    body = {
+        "deletedChunks": r.deleted_chunks,
+        "deletedBytes": r.deleted_bytes,
+        "keptYoung": r.kept_young,
+        "deletedLeftovers": r.deleted_leftovers,
+        "dryRun": dry_run,
+    }
+    if output is OutputFormat.JSON:
+        emit_json(body)
+    else:
+        emit_table(None, list(body), [list(body.values())])

@@ -10,6 +10,7 @@ from vmvault.clock import Clock, SystemClock
 from vmvault.config import Settings
 from vmvault.services.arm_ids import ArmScope
 from vmvault.services.policies import PolicyService
+from vmvault.services.vault_data import VaultDataService
 from vmvault.services.vaults import VaultService
 
 
@@ -20,6 +21,7 @@ class Services:
     clock: Clock
     vaults: VaultService
     policies: PolicyService
+    vault_data: VaultDataService
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -32,7 +34,8 @@ class Services:
         scope = ArmScope(settings.subscription, settings.resource_group)
         vaults = VaultService(catalog, clock, settings.vaults_dir, scope)
         policies = PolicyService(catalog, clock, vaults, scope)
-        return cls(settings, catalog, clock, vaults, policies)
+        vault_data = VaultDataService(vaults, clock)
+        return cls(settings, catalog, clock, vaults, policies, vault_data)
 
     def close(self) -> None:
         self.catalog.engine.dispose()

@@ -10,6 +10,9 @@ from vmvault.catalog.repository import Catalog, DuplicateNameError, VaultRecord
 from vmvault.clock import Clock
 from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from vmvault.services.arm_ids import VAULT_TYPE, ArmScope, resource
+from vmvault.storage.factory import open_storage
+from vmvault.vault.format import DEFAULT_CHUNK_SIZE
+from vmvault.vault.repository import Vault
 
 # Azure: 2-50 characters, letters, digits and hyphens, starting with a letter.
 VAULT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,49}$")
@@ -22,8 +25,16 @@ class VaultService:
         self.vaults_dir = vaults_dir
         self.scope = scope
 
-    def create(self, name: str, storage: str | None = None) -> VaultRecord:
-        """Register a vault; its storage folder is created (and must be new or empty)."""
+    def create(
+        self,
+        name: str,
+        storage: str | None = None,
+        *,
+        passphrase: str | None = None,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+    ) -> VaultRecord:
+        """Create a vault: its storage (a new or empty folder, or S3) is initialised with the
+        vault format (docs/vault-format.md), encrypted when a passphrase is given."""
         if not VAULT_NAME.match(name):
             raise InvalidInputError(
                 f"--name {name!r} is not a valid vault name: 2 to 50 letters, digits and "
@@ -35,6 +46,9 @@ class VaultService:
                 code="UserErrorVaultAlreadyExists",
             )
         location = self._prepare_storage(storage or str(self.vaults_dir / name))
+        Vault.create(
+            open_storage(location), self.clock.now(), passphrase=passphrase, chunk_size=chunk_size
+        )
         try:
             return self.catalog.add_vault(name, location, self.clock.now())
         except DuplicateNameError:
@@ -72,10 +86,10 @@ class VaultService:
         return vault
 
     def delete(self, name: str) -> VaultRecord:
-        """Remove a vault with no protected items; its policies go with it.
+        """Remove a vault with no protected items from the catalog; its policies go with it.
 
-        The storage folder is left in place (only removed when empty), so no stored data is
-        ever deleted by this call.
+        The vault's storage (its config, keys and any data) is left in place: no stored data
+        is ever deleted by this call. An empty folder is removed.
         """
         vault = self.get(name)
         if self.catalog.protected_item_count(vault.id):
@@ -89,6 +103,10 @@ class VaultService:
         if not vault.storage.startswith("s3://") and path.is_dir() and not any(path.iterdir()):
             path.rmdir()
         return vault
+
+    def open_data(self, name: str, passphrase: str | None) -> Vault:
+        """The vault tier of a vault, opened (with its passphrase when encrypted)."""
+        return Vault.open(open_storage(self.get(name).storage), passphrase)
 
     def to_arm(self, vault: VaultRecord) -> dict[str, Any]:
         return resource(

@@ -176,7 +176,7 @@ def _run(
     def one(i: int) -> tuple[int, bytes, int]:
         length = plan.index.chunk_length(i)
         data = plan.disk.reader.read(i * vault.config.chunk_size, length)
-        if data == zero[:length]:
+        if data == (zero if length == len(zero) else bytes(length)):
             progress.add(length, length, 0, 0)
             return i, ZERO_ID, 0
         cid = vault.chunk_id(data)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import threading
 from dataclasses import dataclass
 
 import blake3
@@ -54,9 +55,7 @@ class KeyRing:
         flags = 0
         payload: bytes = plaintext
         if plaintext:
-            compressed = zstandard.ZstdCompressor(level=level or self.compression_level).compress(
-                plaintext
-            )
+            compressed = _compressor(level or self.compression_level).compress(plaintext)
             if len(compressed) <= len(plaintext) * COMPRESS_WORTH:
                 payload, flags = compressed, FLAG_ZSTD
         if self.data_key is None:
@@ -86,10 +85,27 @@ class KeyRing:
             raise CorruptObjectError(f"object {name} is not encrypted in an encrypted vault")
         if flags & FLAG_ZSTD:
             try:
-                return zstandard.ZstdDecompressor().decompress(payload)
+                return _decompressor().decompress(payload)
             except zstandard.ZstdError as exc:
                 raise CorruptObjectError(f"object {name} is damaged: {exc}") from None
         return payload
+
+
+_local = threading.local()
+
+
+def _compressor(level: int) -> zstandard.ZstdCompressor:
+    """One compressor per thread and level (they are not thread-safe, and cost to create)."""
+    cache: dict[int, zstandard.ZstdCompressor] = _local.__dict__.setdefault("compressors", {})
+    if level not in cache:
+        cache[level] = zstandard.ZstdCompressor(level=level)
+    return cache[level]
+
+
+def _decompressor() -> zstandard.ZstdDecompressor:
+    if not hasattr(_local, "decompressor"):
+        _local.decompressor = zstandard.ZstdDecompressor()
+    return _local.decompressor  # type: ignore[no-any-return]
 
 
 def new_master_secret() -> bytes:
