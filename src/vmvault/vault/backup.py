@@ -25,10 +25,10 @@ from typing import Any
 from vmvault.vault import format as fmt
 from vmvault.vault.crypto import ZERO_ID
 from vmvault.vault.disks import DiskReader, Extent
-from vmvault.vault.extents import chunks_of
 from vmvault.vault.index import DiskIndex
 from vmvault.vault.locks import backup_lock
 from vmvault.vault.manifest import DiskEntry, PointManifest
+from vmvault.vault.readers import allocated_chunks, chunks_touched
 from vmvault.vault.repository import Vault
 
 
@@ -132,12 +132,12 @@ class _Plan:
 def _plan(vault: Vault, disk: DiskSource, previous: PointManifest | None) -> _Plan:
     size, chunk_size = disk.reader.size, vault.config.chunk_size
     index = DiskIndex.empty(size, chunk_size)
-    allocated = chunks_of(disk.reader.allocated(), chunk_size, size)
+    allocated = allocated_chunks(disk.reader, chunk_size)
     prev = _previous_index(vault, previous, disk.lun, size, chunk_size)
     known = set(prev.ids) if prev else set()
     to_read = allocated
     if prev is not None and disk.changed is not None:
-        hinted = set(chunks_of(disk.changed, chunk_size, size))
+        hinted = set(chunks_touched(disk.changed, chunk_size, size))
         to_read = []
         for i in allocated:
             if i in hinted:
