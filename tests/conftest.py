@@ -22,14 +22,23 @@ import shlex
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import boto3
 import psycopg
 import pytest
+
+from vmvault.storage.s3 import S3Storage
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
 
 PG_ROOT = Path("/usr/lib/postgresql")
 PG_TOOLS = ("initdb", "pg_ctl", "postgres")
@@ -174,3 +183,108 @@ def catalog_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'catalog.sqlite3'}"
     url: str = request.getfixturevalue("pg_database_url")
     return url
+
+
+# -- S3: moto's standalone server on loopback ----------------------------------------------
+# ``s3_endpoint`` starts moto's S3-compatible server once per session as a separate process
+# (``python -m moto.server -H 127.0.0.1 -p PORT``), so boto3 talks real HTTP to it, and stops it
+# at the end. ``s3_bucket`` is a fresh bucket per test. Credentials are dummies passed to each
+# client, never put in the process environment. A server that fails to start fails the tests
+# that need it: nothing is skipped.
+
+S3_CREDENTIALS = {"access_key": "vmvault-test", "secret_key": "vmvault-test-secret"}
+S3_REGION = "us-east-1"
+START_ATTEMPTS = 3  # a free port found by binding port 0 can be taken before the server binds
+START_TIMEOUT = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _wait_listening(proc: subprocess.Popen[bytes], port: int, log: Path) -> bool:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail(f"moto server did not listen on 127.0.0.1:{port} in {START_TIMEOUT}s; see {log}")
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """URL of a moto S3 server running in its own process on 127.0.0.1."""
+    with tempfile.TemporaryDirectory(prefix="vmvault-moto-") as tmp:
+        log = Path(tmp) / "moto.log"
+        for _ in range(START_ATTEMPTS):
+            port = _free_port()
+            with open(log, "wb") as out:
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            if _wait_listening(proc, port, log):
+                break
+        else:
+            pytest.fail(f"moto server failed to start:\n{log.read_text(errors='replace')}")
+        try:
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def make_s3(s3_endpoint: str) -> Callable[..., S3Storage]:
+    """Build an S3Storage on the test server: ``make_s3(bucket, prefix="", **kwargs)``."""
+
+    def make(bucket: str, prefix: str = "", **kwargs: object) -> S3Storage:
+        args: dict[str, object] = {"endpoint_url": s3_endpoint, "region": S3_REGION}
+        args.update(S3_CREDENTIALS)
+        args.update(kwargs)
+        return S3Storage(bucket, prefix, **args)  # type: ignore[arg-type]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def s3_admin(s3_endpoint: str) -> S3Client:
+    """A plain boto3 client on the test server, for set-up and for looking behind a store."""
+    return boto3.session.Session().client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name=S3_REGION,
+        aws_access_key_id=S3_CREDENTIALS["access_key"],
+        aws_secret_access_key=S3_CREDENTIALS["secret_key"],
+    )
+
+
+@pytest.fixture
+def s3_bucket(s3_admin: S3Client) -> str:
+    """A new, empty bucket on the test server."""
+    name = f"vmvault-test-{uuid.uuid4().hex[:16]}"
+    s3_admin.create_bucket(Bucket=name)
+    return name
+
+
+@pytest.fixture
+def s3_env(s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point ``open_storage`` at the test S3 server through the environment, as a user would;
+    returns a fresh bucket's name."""
+    monkeypatch.setenv("VMVAULT_S3_ENDPOINT", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_CREDENTIALS["access_key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_CREDENTIALS["secret_key"])
+    monkeypatch.setenv("AWS_DEFAULT_REGION", S3_REGION)
+    return s3_bucket

@@ -11,6 +11,7 @@ from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundErro
 from vmvault.domain.policy import SubType
 from vmvault.services.context import Services
 from vmvault.services.policies import default_document
+from vmvault.vault.errors import VaultError
 
 BAD_NAMES = ["", "a", "1vault", "-vault", "has space", "under_score", "dot.ted", "x" * 51, "é-v"]
 
@@ -25,16 +26,17 @@ def test_create_with_default_storage(services: Services, tmp_path: Path, clock: 
     assert services.vaults.all() == [vault]
 
 
-def test_create_with_explicit_storage(services: Services, tmp_path: Path) -> None:
+def test_create_with_explicit_storage(services: Services, tmp_path: Path, s3_env: str) -> None:
     new = tmp_path / "elsewhere" / "deep" / "store"
     empty = tmp_path / "empty"
     empty.mkdir()
     a = services.vaults.create("new-folder", storage=str(new))
     b = services.vaults.create("empty-folder", storage=str(empty))
-    s3 = services.vaults.create("in-s3", storage="s3://bucket/prefix")
-    assert new.is_dir()
-    assert (a.storage, b.storage, s3.storage) == (str(new), str(empty), "s3://bucket/prefix")
+    s3 = services.vaults.create("in-s3", storage=f"s3://{s3_env}/prefix")
+    assert (new / "config").is_file() and (empty / "config").is_file()
+    assert (a.storage, b.storage, s3.storage) == (str(new), str(empty), f"s3://{s3_env}/prefix")
     assert not (tmp_path / "vaults").exists()  # no default folder was made for them
+    assert services.vaults.open_data("in-s3", None).config.encryption == "none"
 
 
 def test_non_empty_storage_refused_and_nothing_stored(services: Services, tmp_path: Path) -> None:
@@ -103,14 +105,20 @@ def test_delete_refused_while_an_item_is_protected(services: Services, clock: Fa
     assert Path(vault.storage).is_dir()
 
 
-def test_delete_removes_vault_policies_and_empty_folder(services: Services) -> None:
-    vault = services.vaults.create("gone")
+def test_delete_removes_vault_and_policies_and_keeps_its_data(services: Services) -> None:
+    vault = services.vaults.create("gone", passphrase="pw")
     services.policies.create("gone", "EnhancedPolicy", default_document(SubType.ENHANCED))
+    vault_id = services.vaults.open_data("gone", "pw").config.id
     assert services.vaults.delete("gone") == vault
     assert services.vaults.all() == []
     assert services.catalog.policies(vault.id) == []
-    assert not Path(vault.storage).exists()
-    services.vaults.create("gone")  # the name and the default folder are free again
+    assert (Path(vault.storage) / "config").is_file()
+    # creating it again attaches the vault that is there, once its passphrase opens it
+    with pytest.raises(VaultError, match="wrong passphrase"):
+        services.vaults.create("gone", passphrase="not-it")
+    assert services.vaults.all() == []
+    services.vaults.create("gone", passphrase="pw")
+    assert services.vaults.open_data("gone", "pw").config.id == vault_id
 
 
 def test_delete_keeps_a_folder_holding_data(services: Services) -> None:
@@ -121,9 +129,9 @@ def test_delete_keeps_a_folder_holding_data(services: Services) -> None:
     assert (Path(vault.storage) / "manifest.json").read_text() == "{}"
 
 
-def test_delete_s3_vault(services: Services) -> None:
-    services.vaults.create("remote", storage="s3://bucket")
-    assert services.vaults.delete("remote").storage == "s3://bucket"
+def test_delete_s3_vault(services: Services, s3_env: str) -> None:
+    services.vaults.create("remote", storage=f"s3://{s3_env}")
+    assert services.vaults.delete("remote").storage == f"s3://{s3_env}"
     assert services.vaults.all() == []
 
 

@@ -10,8 +10,9 @@ from vmvault.catalog.repository import Catalog, DuplicateNameError, VaultRecord
 from vmvault.clock import Clock
 from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundError
 from vmvault.services.arm_ids import VAULT_TYPE, ArmScope, resource
+from vmvault.storage.base import ObjectNotFoundError, Storage
 from vmvault.storage.factory import open_storage
-from vmvault.vault.format import DEFAULT_CHUNK_SIZE
+from vmvault.vault.format import CONFIG, DEFAULT_CHUNK_SIZE
 from vmvault.vault.repository import Vault
 
 # Azure: 2-50 characters, letters, digits and hyphens, starting with a letter.
@@ -34,7 +35,9 @@ class VaultService:
         chunk_size: int = DEFAULT_CHUNK_SIZE,
     ) -> VaultRecord:
         """Create a vault: its storage (a new or empty folder, or S3) is initialised with the
-        vault format (docs/vault-format.md), encrypted when a passphrase is given."""
+        vault format (docs/vault-format.md), encrypted when a passphrase is given. A location
+        that already holds a vault (one deleted from the catalog, or after the catalog was
+        lost) is attached as it is, once its passphrase opens it; nothing in it is changed."""
         if not VAULT_NAME.match(name):
             raise InvalidInputError(
                 f"--name {name!r} is not a valid vault name: 2 to 50 letters, digits and "
@@ -46,9 +49,11 @@ class VaultService:
                 code="UserErrorVaultAlreadyExists",
             )
         location = self._prepare_storage(storage or str(self.vaults_dir / name))
-        Vault.create(
-            open_storage(location), self.clock.now(), passphrase=passphrase, chunk_size=chunk_size
-        )
+        store = open_storage(location)
+        if holds_vault(store):
+            Vault.open(store, passphrase)  # attach: the passphrase must open it
+        else:
+            Vault.create(store, self.clock.now(), passphrase=passphrase, chunk_size=chunk_size)
         try:
             return self.catalog.add_vault(name, location, self.clock.now())
         except DuplicateNameError:
@@ -57,22 +62,30 @@ class VaultService:
             ) from None
 
     def _prepare_storage(self, storage: str) -> str:
+        """The location to use: a new or empty folder, a folder holding a vault (attached as
+        it is), or S3. Anything else is refused before anything is written."""
         if storage.startswith("s3://"):
             if len(storage) <= len("s3://") or storage[len("s3://")] == "/":
                 raise InvalidInputError(
                     f"--storage {storage!r} is not valid: write s3://BUCKET[/PREFIX]"
                 )
-            return storage
-        path = Path(storage).expanduser().resolve()
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            location = storage
+        else:
+            location = str(Path(storage).expanduser().resolve())
+        if any(v.storage == location for v in self.catalog.vaults()):
+            raise InvalidInputError(f"--storage {location!r} is already used by another vault")
+        if location.startswith("s3://"):
+            return location
+        path = Path(location)
+        occupied = path.exists() and (not path.is_dir() or any(path.iterdir()))
+        if occupied and not (path / CONFIG).is_file():
             raise InvalidInputError(
-                f"--storage {str(path)!r} is not valid: it exists and is not an empty folder; "
-                "choose a new or empty folder so no other data is mixed in"
+                f"--storage {location!r} is not valid: it exists and is not an empty folder "
+                "or a vmvault vault; choose a new or empty folder so no other data "
+                "is mixed in"
             )
-        if any(v.storage == str(path) for v in self.catalog.vaults()):
-            raise InvalidInputError(f"--storage {str(path)!r} is already used by another vault")
         path.mkdir(parents=True, exist_ok=True)
-        return str(path)
+        return location
 
     def all(self) -> list[VaultRecord]:
         return self.catalog.vaults()
@@ -119,3 +132,11 @@ class VaultService:
                 "createdAt": vault.created_at.isoformat().replace("+00:00", "Z"),
             },
         )
+
+
+def holds_vault(store: Storage) -> bool:
+    try:
+        store.stat(CONFIG)
+        return True
+    except ObjectNotFoundError:
+        return False
