@@ -9,15 +9,29 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from vmvault.catalog.db import current_revision, head_revision, make_engine, upgrade
+from vmvault.catalog.db import (
+    HEAD_REVISION,
+    current_revision,
+    head_revision,
+    make_engine,
+    upgrade,
+)
 from vmvault.catalog.models import Base
 from vmvault.catalog.repository import Catalog
 
-TABLES = {"vaults", "policies", "protected_items", "alembic_version"}
+TABLES = {
+    "vaults",
+    "policies",
+    "protected_items",
+    "sources",
+    "jobs",
+    "recovery_points",
+    "alembic_version",
+}
 
 
 def test_head_revision_is_known() -> None:
-    assert head_revision() == "0001"
+    assert head_revision() == HEAD_REVISION == "0002"
 
 
 def test_upgrade_from_empty_to_head(catalog_url: str) -> None:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -56,8 +66,20 @@ class PolicyRow(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
+class SourceRow(Base):
+    """Where VMs come from: a ``files`` folder (later: a libvirt URI)."""
+
+    __tablename__ = "sources"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    type: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(String(1024))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
 class ProtectedItemRow(Base):
-    """A VM under a policy. Issue 4 (protection) fills in the rest of its columns."""
+    """A VM under a policy, with its disk selection and protection state."""
 
     __tablename__ = "protected_items"
     __table_args__ = (UniqueConstraint("vault_id", "name", name="uq_items_vault_name"),)
@@ -70,3 +92,62 @@ class ProtectedItemRow(Base):
     name: Mapped[str] = mapped_column(String(255))
     protection_state: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="RESTRICT"))
+    vm_name: Mapped[str | None] = mapped_column(String(255))
+    disk_setting: Mapped[str | None] = mapped_column(String(16))
+    disk_luns: Mapped[list[int] | None] = mapped_column(JSON)
+    last_backup_status: Mapped[str | None] = mapped_column(String(32))
+    last_backup_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class JobRow(Base):
+    """A job: queued (no ``start_time``), running (claimed by a worker under a lease), ended."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (UniqueConstraint("slot_key", name="uq_jobs_slot_key"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    vault_id: Mapped[int] = mapped_column(ForeignKey("vaults.id", ondelete="CASCADE"), index=True)
+    item_id: Mapped[int | None] = mapped_column(
+        ForeignKey("protected_items.id", ondelete="SET NULL"), index=True
+    )
+    item_name: Mapped[str | None] = mapped_column(String(255))
+    operation: Mapped[str] = mapped_column(String(32))
+    sub_type: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    queued_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    start_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    slot_key: Mapped[str | None] = mapped_column(String(255))
+    params: Mapped[dict[str, object]] = mapped_column(JSON)
+    tasks: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    progress_percent: Mapped[float] = mapped_column(Float, default=0.0)
+    bytes_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    bytes_total: Mapped[int] = mapped_column(BigInteger, default=0)
+    error_code: Mapped[str | None] = mapped_column(String(128))
+    error_message: Mapped[str | None] = mapped_column(String(2048))
+    claimed_by: Mapped[str | None] = mapped_column(String(255))
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancel_requested: Mapped[bool] = mapped_column(default=False)
+
+
+class RecoveryPointRow(Base):
+    """One backup of an item: its snapshot tier and its vault tier."""
+
+    __tablename__ = "recovery_points"
+    __table_args__ = (UniqueConstraint("item_id", "name", name="uq_points_item_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("protected_items.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(128))
+    time: Mapped[datetime] = mapped_column(UTCDateTime())
+    slot: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    retain_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    snapshot_present: Mapped[bool] = mapped_column(default=False)
+    snapshot_method: Mapped[str | None] = mapped_column(String(32))
+    snapshot_location: Mapped[str | None] = mapped_column(String(1024))
+    vault_present: Mapped[bool] = mapped_column(default=False)
+    policy_sub_type: Mapped[str] = mapped_column(String(16))
+    disks: Mapped[dict[str, object]] = mapped_column(JSON)
