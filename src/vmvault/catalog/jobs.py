@@ -1,0 +1,253 @@
+"""The job queue in the catalog: enqueue, claim under a lease, heartbeat, finish, cancel.
+
+Any number of workers in any number of processes or hosts share the queue. A worker claims a
+queued job with a conditional UPDATE (it succeeds for exactly one claimant on SQLite and on
+PostgreSQL) and keeps it by renewing its lease; a running job whose lease ran out belonged to a
+worker that died, and ``reap`` marks it failed, so no job stays InProgress forever. Scheduled
+jobs carry a ``slot_key`` (item + slot) that is unique, so each slot is enqueued once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, and_, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import sessionmaker
+
+from vmvault.catalog.models import JobRow
+from vmvault.domain.jobs import ENDED, JobStatus
+
+OPEN = [s.value for s in JobStatus if s not in ENDED]
+
+
+@dataclass(frozen=True)
+class JobRecord:
+    id: str
+    vault_id: int
+    item_id: int | None
+    item_name: str | None
+    operation: str
+    sub_type: str | None
+    status: str
+    queued_at: datetime
+    start_time: datetime | None
+    end_time: datetime | None
+    slot_key: str | None
+    params: dict[str, Any]
+    tasks: list[dict[str, Any]]
+    progress_percent: float
+    bytes_done: int
+    bytes_total: int
+    error_code: str | None
+    error_message: str | None
+    claimed_by: str | None
+    lease_until: datetime | None
+    cancel_requested: bool
+
+
+def _record(row: JobRow) -> JobRecord:
+    return JobRecord(**{f: getattr(row, f) for f in JobRecord.__dataclass_fields__})
+
+
+class JobStore:
+    def __init__(self, engine: Engine) -> None:
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+
+    def enqueue(
+        self,
+        vault_id: int,
+        operation: str,
+        now: datetime,
+        *,
+        item_id: int | None = None,
+        item_name: str | None = None,
+        sub_type: str | None = None,
+        params: dict[str, Any] | None = None,
+        tasks: list[dict[str, Any]] | None = None,
+        slot_key: str | None = None,
+    ) -> tuple[JobRecord, bool]:
+        """Queue a job; returns (job, created). A taken ``slot_key`` returns the existing job."""
+        row = JobRow(
+            id=str(uuid.uuid4()),
+            vault_id=vault_id,
+            item_id=item_id,
+            item_name=item_name,
+            operation=operation,
+            sub_type=sub_type,
+            status=JobStatus.IN_PROGRESS.value,
+            queued_at=now,
+            slot_key=slot_key,
+            params=params or {},
+            tasks=tasks or [],
+            progress_percent=0.0,
+            bytes_done=0,
+            bytes_total=0,
+            cancel_requested=False,
+        )
+        with self._sessions() as s:
+            s.add(row)
+            try:
+                s.commit()
+                return _record(row), True
+            except IntegrityError:
+                s.rollback()
+                existing = s.scalar(select(JobRow).where(JobRow.slot_key == slot_key))
+                if slot_key is None or existing is None:
+                    raise
+                return _record(existing), False
+
+    def get(self, job_id: str) -> JobRecord | None:
+        with self._sessions() as s:
+            row = s.get(JobRow, job_id)
+            return _record(row) if row else None
+
+    def find(
+        self,
+        vault_id: int,
+        *,
+        status: str | None = None,
+        operation: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        item_id: int | None = None,
+    ) -> list[JobRecord]:
+        query = select(JobRow).where(JobRow.vault_id == vault_id)
+        if status is not None:
+            query = query.where(JobRow.status == status)
+        if operation is not None:
+            query = query.where(JobRow.operation == operation)
+        if since is not None:
+            query = query.where(JobRow.queued_at >= since)
+        if until is not None:
+            query = query.where(JobRow.queued_at <= until)
+        if item_id is not None:
+            query = query.where(JobRow.item_id == item_id)
+        with self._sessions() as s:
+            return [_record(r) for r in s.scalars(query.order_by(JobRow.queued_at.desc()))]
+
+    def open_jobs_for_item(self, item_id: int) -> list[JobRecord]:
+        """Jobs of the item that are queued or running."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(JobRow).where(JobRow.item_id == item_id, JobRow.status.in_(OPEN))
+            )
+            return [_record(r) for r in rows]
+
+    def claim(
+        self, worker: str, now: datetime, lease: timedelta, job_id: str | None = None
+    ) -> JobRecord | None:
+        """Take the oldest queued job (or ``job_id``) for ``worker``; None if there is none."""
+        query = select(JobRow.id).where(
+            JobRow.start_time.is_(None), JobRow.status == JobStatus.IN_PROGRESS.value
+        )
+        if job_id is not None:
+            query = query.where(JobRow.id == job_id)
+        with self._sessions() as s:
+            candidates = list(s.scalars(query.order_by(JobRow.queued_at).limit(8)))
+            for candidate in candidates:
+                result = s.execute(
+                    update(JobRow)
+                    .where(JobRow.id == candidate, JobRow.start_time.is_(None))
+                    .values(claimed_by=worker, lease_until=now + lease, start_time=now)
+                )
+                s.commit()
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    return _record(s.get_one(JobRow, candidate, populate_existing=True))
+        return None
+
+    def heartbeat(self, job_id: str, worker: str, now: datetime, lease: timedelta) -> bool:
+        """Renew the lease; returns True if cancellation was requested."""
+        with self._sessions() as s:
+            s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.claimed_by == worker)
+                .values(lease_until=now + lease)
+            )
+            s.commit()
+            row = s.get_one(JobRow, job_id, populate_existing=True)
+            return row.cancel_requested
+
+    def progress(self, job_id: str, **fields: Any) -> None:
+        """Update progress, tasks or params of a running job."""
+        with self._sessions() as s:
+            s.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
+            s.commit()
+
+    def finish(
+        self,
+        job_id: str,
+        status: JobStatus,
+        now: datetime,
+        *,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        **fields: Any,
+    ) -> JobRecord:
+        with self._sessions() as s:
+            s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id)
+                .values(
+                    status=status.value,
+                    end_time=now,
+                    lease_until=None,
+                    error_code=error_code,
+                    error_message=error_message[:2000] if error_message else None,
+                    **fields,
+                )
+            )
+            s.commit()
+            return _record(s.get_one(JobRow, job_id, populate_existing=True))
+
+    def request_cancel(self, job_id: str, now: datetime) -> JobRecord:
+        """A queued job is cancelled at once; a running one is asked to stop (Cancelling)."""
+        with self._sessions() as s:
+            s.execute(
+                update(JobRow)
+                .where(
+                    JobRow.id == job_id,
+                    JobRow.start_time.is_(None),
+                    JobRow.status == JobStatus.IN_PROGRESS.value,
+                )
+                .values(status=JobStatus.CANCELLED.value, end_time=now, start_time=now)
+            )
+            s.execute(
+                update(JobRow)
+                .where(JobRow.id == job_id, JobRow.status == JobStatus.IN_PROGRESS.value)
+                .values(status=JobStatus.CANCELLING.value, cancel_requested=True)
+            )
+            s.commit()
+            return _record(s.get_one(JobRow, job_id, populate_existing=True))
+
+    def reap(self, now: datetime) -> list[JobRecord]:
+        """Fail running jobs whose worker's lease ran out (the worker crashed or was killed)."""
+        with self._sessions() as s:
+            rows = list(
+                s.scalars(
+                    select(JobRow).where(
+                        JobRow.status.in_(OPEN),
+                        JobRow.start_time.is_not(None),
+                        or_(JobRow.lease_until.is_(None), JobRow.lease_until < now),
+                        and_(JobRow.end_time.is_(None)),
+                    )
+                )
+            )
+            for row in rows:
+                cancelling = row.status == JobStatus.CANCELLING.value
+                row.status = (JobStatus.CANCELLED if cancelling else JobStatus.FAILED).value
+                row.end_time = now
+                row.error_code = None if cancelling else "WorkerLost"
+                row.error_message = (
+                    None
+                    if cancelling
+                    else (
+                        f"the worker running this job ({row.claimed_by}) stopped before it "
+                        "finished (crash or restart); run the job again"
+                    )
+                )
+            s.commit()
+            return [_record(r) for r in rows]
