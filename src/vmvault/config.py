@@ -23,10 +23,15 @@ class Settings:
     database_url: str
     subscription: str = DEFAULT_SUBSCRIPTION
     resource_group: str = DEFAULT_RESOURCE_GROUP
+    passphrase: str | None = None  # of encrypted vaults, for jobs ($VMVAULT_PASSPHRASE)
 
     @property
     def vaults_dir(self) -> Path:
         return self.home / "vaults"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -38,4 +43,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         database_url=url,
         subscription=env.get("VMVAULT_SUBSCRIPTION") or DEFAULT_SUBSCRIPTION,
         resource_group=env.get("VMVAULT_RESOURCE_GROUP") or DEFAULT_RESOURCE_GROUP,
+        passphrase=env.get("VMVAULT_PASSPHRASE") or None,
     )

@@ -98,6 +98,12 @@ class VaultService:
             )
         return vault
 
+    def get_by_id(self, vault_id: int) -> VaultRecord:
+        for vault in self.catalog.vaults():
+            if vault.id == vault_id:
+                return vault
+        raise NotFoundError(f"vault #{vault_id} was not found")
+
     def delete(self, name: str) -> VaultRecord:
         """Remove a vault with no protected items from the catalog; its policies go with it.
 

@@ -1,0 +1,232 @@
+"""Backup jobs: queue an on-demand backup, and run a backup job.
+
+A backup job takes the snapshot tier first ("Take Snapshot": all included disks at one instant,
+through the VM's source), records the recovery point with tier InstantRP, then, when the point
+goes to the vault ("Transfer data to vault"), stores the snapshot's disks in the vault,
+incremental against the item's newest vault point, and adds tier HardenedRP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from contextlib import ExitStack
+from datetime import datetime, timedelta
+from typing import Any
+
+from vmvault.catalog.items import ItemStore, PointRecord
+from vmvault.catalog.jobs import JobRecord, JobStore
+from vmvault.clock import Clock
+from vmvault.domain.errors import InvalidInputError
+from vmvault.domain.jobs import TAKE_SNAPSHOT, TRANSFER_TO_VAULT, JobStatus, Operation
+from vmvault.domain.protection import ProtectionState, check_backup_allowed
+from vmvault.domain.tiers import ON_DEMAND_DEFAULT_RETENTION, Tier, scheduled_tiers
+from vmvault.services.items import ItemService, ItemView, vm_facts
+from vmvault.services.job_tasks import TaskList
+from vmvault.services.sources import SourceService
+from vmvault.services.vaults import VaultService
+from vmvault.vault.backup import DiskSource, Progress, backup_point
+from vmvault.vault.format import utc_text
+from vmvault.vault.prune import RETAIN_UNTIL
+from vmvault.vault.readers import open_disk
+
+Heartbeat = Callable[[], bool]  # renews the job's lease; True when cancellation was asked
+
+
+class BackupService:
+    def __init__(
+        self,
+        items: ItemStore,
+        jobs: JobStore,
+        clock: Clock,
+        vaults: VaultService,
+        item_service: ItemService,
+        sources: SourceService,
+        passphrase: Callable[[str], str | None],
+    ) -> None:
+        self.items, self.jobs, self.clock = items, jobs, clock
+        self.vaults, self.item_service, self.sources = vaults, item_service, sources
+        self.passphrase = passphrase
+
+    def backup_now(self, vault: str, item: str, retain_until: datetime | None) -> JobRecord:
+        """Queue an on-demand backup (snapshot and vault copy, kept until ``retain_until``)."""
+        view = self.item_service.get(vault, item)
+        now = self.clock.now()
+        until = retain_until or now + ON_DEMAND_DEFAULT_RETENTION
+        if until <= now:
+            raise InvalidInputError(
+                f"--retain-until {until.date().isoformat()} is not valid: it must be in the future"
+            )
+        if view.record.protection_state != ProtectionState.PROTECTED.value:
+            raise InvalidInputError(
+                f"item {item!r} is {view.record.protection_state}: resume protection first",
+            )
+        job, _ = self.jobs.enqueue(
+            view.record.vault_id,
+            Operation.BACKUP.value,
+            now,
+            item_id=view.record.id,
+            item_name=view.record.name,
+            params={"trigger": "OnDemand", "retainUntil": utc_text(until)},
+            tasks=TaskList.new([TAKE_SNAPSHOT, TRANSFER_TO_VAULT]).data,
+        )
+        return job
+
+    def run(self, job: JobRecord, heartbeat: Heartbeat) -> JobStatus:
+        """Run a claimed backup job to its end; returns its final status (also recorded)."""
+        assert job.item_id is not None
+        record = self.items.item_by_id(job.item_id)
+        vault_name = self.vaults.get_by_id(record.vault_id).name
+        view = self.item_service.get(vault_name, record.name)
+        tasks = TaskList(job.tasks)
+        point: PointRecord | None = None
+        try:
+            policy, vm, selection = self._check(view)
+            check_backup_allowed(vm_facts(vm), selection.included)
+            on_demand = job.params.get("trigger") == "OnDemand"
+            slot = datetime.fromisoformat(job.params["slot"]) if "slot" in job.params else None
+            tiers = self._tiers(view, slot, on_demand)
+            tasks.start(TAKE_SNAPSHOT, self.clock.now())
+            self.jobs.progress(job.id, tasks=tasks.data)
+            now = self.clock.now()
+            name = f"rp-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+            source = self.sources.open(self.items.source_by_id(view.record.source_id or 0))
+            snap = source.snapshot(vm, selection.included, name)
+            point = self.items.add_point(
+                item_id=record.id,
+                name=name,
+                time=now,
+                slot=slot,
+                retain_until=datetime.fromisoformat(job.params["retainUntil"])
+                if on_demand
+                else None,
+                snapshot_present=True,
+                snapshot_method=_methods(snap.methods),
+                snapshot_location=str(snap.folder),
+                vault_present=False,
+                policy_sub_type=policy.sub_type.value,
+                disks=_disks_doc(view),
+            )
+            tasks.finish(TAKE_SNAPSHOT, self.clock.now())
+            if Tier.VAULT in tiers:
+                tasks.start(TRANSFER_TO_VAULT, self.clock.now())
+                self.jobs.progress(job.id, tasks=tasks.data)
+                self._transfer(job, view, point, snap, heartbeat)
+                self.items.update_point(point.id, vault_present=True)
+                tasks.finish(TRANSFER_TO_VAULT, self.clock.now())
+            else:
+                tasks.skip(TRANSFER_TO_VAULT)
+            self.items.update_item(record.id, last_backup_status="Completed", last_backup_time=now)
+            self.jobs.finish(
+                job.id,
+                JobStatus.COMPLETED,
+                self.clock.now(),
+                tasks=tasks.data,
+                progress_percent=100.0,
+            )
+            return JobStatus.COMPLETED
+        except Exception as exc:
+            tasks.fail_running(self.clock.now())
+            code = getattr(exc, "code", "InternalError")
+            self.items.update_item(
+                record.id, last_backup_status="Failed", last_backup_time=self.clock.now()
+            )
+            self.jobs.finish(
+                job.id,
+                JobStatus.FAILED,
+                self.clock.now(),
+                error_code=code,
+                error_message=str(exc),
+                tasks=tasks.data,
+            )
+            return JobStatus.FAILED
+
+    def _check(self, view: ItemView) -> tuple[Any, Any, Any]:
+        if view.policy is None or view.vm is None or view.selection is None:
+            raise InvalidInputError(
+                f"item {view.record.name!r} has no policy or its VM {view.record.vm_name!r} is no "
+                "longer in its source",
+                code="UserErrorVMNotFound",
+            )
+        return view.policy.policy, view.vm, view.selection
+
+    def _tiers(self, view: ItemView, slot: datetime | None, on_demand: bool) -> frozenset[Tier]:
+        assert view.policy is not None
+        if on_demand or slot is None:
+            return frozenset({Tier.SNAPSHOT, Tier.VAULT})
+        vault_points = [p for p in self.items.points(view.record.id) if p.vault_present]
+        last = vault_points[-1].time if vault_points else None
+        return scheduled_tiers(view.policy.policy, slot, last)
+
+    def _transfer(
+        self, job: JobRecord, view: ItemView, point: PointRecord, snap: Any, heartbeat: Heartbeat
+    ) -> None:
+        vault = self.vaults.open_data(view.vault, self.passphrase(view.vault))
+        previous_points = [
+            p for p in self.items.points(view.record.id) if p.vault_present and p.id != point.id
+        ]
+        previous = (
+            vault.read_manifest(view.record.name, previous_points[-1].name)
+            if previous_points
+            else None
+        )
+        progress = Progress()
+        last_report = [self.clock.now()]
+
+        def report(p: Progress) -> None:
+            now = self.clock.now()
+            if now - last_report[0] < timedelta(seconds=2):
+                return
+            last_report[0] = now
+            if heartbeat():
+                raise JobCancelled()
+            percent = 100.0 * p.done_bytes / p.total_bytes if p.total_bytes else 0.0
+            self.jobs.progress(
+                job.id,
+                progress_percent=round(percent, 1),
+                bytes_done=p.done_bytes,
+                bytes_total=p.total_bytes,
+            )
+
+        metadata: dict[str, Any] = {"disks": point.disks}
+        if point.retain_until is not None:
+            metadata[RETAIN_UNTIL] = utc_text(point.retain_until)
+        with ExitStack() as stack:
+            disks = [
+                DiskSource(
+                    lun,
+                    view.vm.disk(lun).name if view.vm else str(lun),
+                    stack.enter_context(open_disk(path, snap.formats.get(lun))),
+                    source_format=snap.formats.get(lun) or "raw",
+                )
+                for lun, path in sorted(snap.disks.items())
+            ]
+            backup_point(
+                vault,
+                view.record.name,
+                point.name,
+                point.time,
+                disks,
+                previous=previous,
+                metadata=metadata,
+                progress=progress,
+                on_progress=report,
+            )
+        self.jobs.progress(job.id, bytes_done=progress.done_bytes, bytes_total=progress.total_bytes)
+
+
+class JobCancelled(Exception):
+    code = "JobCancelled"
+
+
+def _methods(methods: Any) -> str:
+    found = sorted({str(m) for m in methods.values()})
+    return found[0] if len(found) == 1 else ",".join(found)
+
+
+def _disks_doc(view: ItemView) -> dict[str, Any]:
+    assert view.selection is not None
+    return {
+        "included": list(view.selection.included),
+        "excluded": [{"lun": lun, "reason": why} for lun, why in view.selection.excluded],
+    }

@@ -1,0 +1,179 @@
+"""Protected items: enable protection, show, change policy, stop and resume protection."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from vmvault.catalog.items import ItemRecord, ItemStore
+from vmvault.catalog.jobs import JobStore
+from vmvault.catalog.repository import Catalog, DuplicateNameError
+from vmvault.clock import Clock
+from vmvault.domain.errors import ConflictError, NotFoundError
+from vmvault.domain.jobs import JobStatus, Operation
+from vmvault.domain.policy import SubType
+from vmvault.domain.protection import (
+    DiskFacts,
+    DiskListSetting,
+    DiskSelection,
+    ProtectionState,
+    VmFacts,
+    check_policy_change,
+    check_policy_fits_vm,
+    select_disks,
+)
+from vmvault.services.policies import PolicyService, PolicyView
+from vmvault.services.sources import SourceService
+from vmvault.services.vaults import VaultService
+from vmvault.sources.model import VmSpec
+
+
+@dataclass(frozen=True)
+class ItemView:
+    vault: str
+    record: ItemRecord
+    policy: PolicyView | None
+    vm: VmSpec | None  # None when the VM can no longer be found in its source
+    selection: DiskSelection | None
+
+
+def vm_facts(vm: VmSpec) -> VmFacts:
+    return VmFacts(
+        name=vm.name,
+        managed=vm.managed,
+        trusted_launch=vm.trusted_launch,
+        disks=tuple(
+            DiskFacts(d.lun, d.name, d.type.value, d.shared, d.data_access_auth) for d in vm.disks
+        ),
+    )
+
+
+class ItemService:
+    def __init__(
+        self,
+        catalog: Catalog,
+        items: ItemStore,
+        jobs: JobStore,
+        clock: Clock,
+        vaults: VaultService,
+        policies: PolicyService,
+        sources: SourceService,
+    ) -> None:
+        self.catalog, self.items, self.jobs, self.clock = catalog, items, jobs, clock
+        self.vaults, self.policies, self.sources = vaults, policies, sources
+
+    def enable(
+        self,
+        vault: str,
+        vm_ref: str,
+        policy_name: str,
+        setting: DiskListSetting | None = None,
+        luns: Sequence[int] = (),
+    ) -> ItemView:
+        """Protect a VM with a policy (a ConfigureBackup job records it). Nothing changes if a
+        rule refuses it."""
+        v = self.vaults.get(vault)
+        policy = self.policies.get(vault, policy_name)
+        vm = self.sources.vm(vm_ref)
+        selection = select_disks(vm_facts(vm), policy.policy.sub_type, setting, luns)
+        excluded = [lun for lun, _ in selection.excluded]
+        check_policy_fits_vm(vm_facts(vm), policy.policy.sub_type, excluded)
+        if self.items.item(v.id, vm.name) is not None:
+            raise ConflictError(
+                f"VM {vm.name!r} is already protected in vault {vault!r}: use `vmvault item "
+                "set-policy` to change its policy",
+                code="UserErrorItemAlreadyProtected",
+            )
+        source = self.sources.get(vm.source)
+        now = self.clock.now()
+        try:
+            record = self.items.add_item(
+                now,
+                vault_id=v.id,
+                policy_id=policy.record.id,
+                name=vm.name,
+                protection_state=ProtectionState.PROTECTED.value,
+                source_id=source.id,
+                vm_name=vm.name,
+                disk_setting=setting.value if setting else None,
+                disk_luns=list(luns),
+            )
+        except DuplicateNameError:
+            raise ConflictError(f"VM {vm.name!r} is already protected in vault {vault!r}") from None
+        self._record_job(v.id, record, Operation.CONFIGURE_BACKUP, None)
+        return self.view(vault, record)
+
+    def _record_job(self, vault_id: int, item: ItemRecord, op: Operation, sub: str | None) -> None:
+        """A configuration change is done when it is recorded: its job is completed at once."""
+        now = self.clock.now()
+        job, _ = self.jobs.enqueue(
+            vault_id, op.value, now, item_id=item.id, item_name=item.name, sub_type=sub
+        )
+        self.jobs.claim("catalog", now, lease=timedelta(0), job_id=job.id)
+        self.jobs.finish(job.id, JobStatus.COMPLETED, now, progress_percent=100.0)
+
+    def get(self, vault: str, name: str) -> ItemView:
+        v = self.vaults.get(vault)
+        record = self.items.item(v.id, name)
+        if record is None:
+            raise NotFoundError(
+                f"item {name!r} was not found in vault {vault!r}: `vmvault item list "
+                f"--vault-name {vault}` shows its protected items",
+                code="BMSUserErrorItemNotFound",
+            )
+        return self.view(vault, record)
+
+    def all(self, vault: str, sub_type: SubType | None = None) -> list[ItemView]:
+        v = self.vaults.get(vault)
+        views = [self.view(vault, r) for r in self.items.items(v.id)]
+        if sub_type is not None:
+            views = [x for x in views if x.policy and x.policy.policy.sub_type is sub_type]
+        return views
+
+    def view(self, vault: str, record: ItemRecord) -> ItemView:
+        policy = None
+        if record.policy_id is not None:
+            name = next(
+                p.name for p in self.catalog.policies(record.vault_id) if p.id == record.policy_id
+            )
+            policy = self.policies.get(vault, name)
+        vm = self._vm(record)
+        selection = None
+        if vm is not None and policy is not None:
+            setting = DiskListSetting(record.disk_setting) if record.disk_setting else None
+            selection = select_disks(
+                vm_facts(vm), policy.policy.sub_type, setting, record.disk_luns or []
+            )
+        return ItemView(vault, record, policy, vm, selection)
+
+    def _vm(self, record: ItemRecord) -> VmSpec | None:
+        if record.source_id is None or record.vm_name is None:
+            return None
+        source = self.items.source_by_id(record.source_id)
+        try:
+            return self.sources.open(source).find(record.vm_name)
+        except NotFoundError:
+            return None
+
+    def set_policy(self, vault: str, name: str, policy_name: str) -> ItemView:
+        """Move an item to another policy of the same subtype (Standard to Enhanced is the
+        migration; Enhanced to Standard is never allowed)."""
+        item = self.get(vault, name)
+        new = self.policies.get(vault, policy_name)
+        if item.policy is not None:
+            check_policy_change(item.policy.policy.sub_type, new.policy.sub_type)
+        if item.vm is not None:
+            selection = select_disks(
+                vm_facts(item.vm),
+                new.policy.sub_type,
+                DiskListSetting(item.record.disk_setting) if item.record.disk_setting else None,
+                item.record.disk_luns or [],
+            )
+            check_policy_fits_vm(
+                vm_facts(item.vm), new.policy.sub_type, [lun for lun, _ in selection.excluded]
+            )
+        self.items.update_item(item.record.id, policy_id=new.record.id)
+        v = self.vaults.get(vault)
+        self._record_job(v.id, item.record, Operation.CONFIGURE_BACKUP, None)
+        return self.get(vault, name)
