@@ -1,0 +1,155 @@
+"""``vmvault protection`` and ``vmvault item``: protecting VMs, on-demand backups, items."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import typer
+
+from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
+from vmvault.cli.state import services
+from vmvault.domain.arm_reader import parse_enum
+from vmvault.domain.errors import InvalidInputError
+from vmvault.domain.policy import SubType
+from vmvault.domain.protection import DiskListSetting
+from vmvault.services.arm_items import item_to_arm, job_to_arm
+from vmvault.services.context import Services
+from vmvault.services.items import ItemView
+
+protection_app = typer.Typer(help="Protect VMs and back them up.", no_args_is_help=True)
+item_app = typer.Typer(help="Protected items.", no_args_is_help=True)
+VaultOption = typer.Option(..., "--vault-name", "-v", help="Vault name")
+
+
+def _items_out(svc: Services, views: list[ItemView], output: OutputFormat, single: bool) -> None:
+    bodies = []
+    for view in views:
+        points = svc.items.items.points(view.record.id)
+        bodies.append(item_to_arm(svc.vaults.scope, view, points[-1].time if points else None))
+    if output is OutputFormat.JSON:
+        emit_json(bodies[0] if single else bodies)
+        return
+    emit_table(
+        None,
+        [
+            "Name",
+            "State",
+            "Policy",
+            "SubType",
+            "Last backup",
+            "Latest point",
+            "Included",
+            "Excluded",
+        ],
+        [
+            (
+                b["properties"]["friendlyName"],
+                b["properties"]["protectionState"],
+                b["properties"]["policyName"],
+                b["properties"]["policySubType"],
+                _last(b["properties"]),
+                b["properties"]["latestRecoveryPoint"],
+                ", ".join(str(d["lun"]) for d in b["properties"]["includedDisks"]),
+                "; ".join(f"{d['lun']}: {d['reason']}" for d in b["properties"]["excludedDisks"]),
+            )
+            for b in bodies
+        ],
+    )
+
+
+def _last(props: dict[str, str | None]) -> str:
+    return f"{props['lastBackupStatus'] or '-'} {props['lastBackupTime'] or ''}".strip()
+
+
+@protection_app.command("enable-for-vm")
+@handles_errors
+def enable_for_vm(
+    vault_name: str = VaultOption,
+    vm: str = typer.Option(..., "--vm", help="SOURCE/NAME, or NAME when unambiguous"),
+    policy_name: str = typer.Option(..., "--policy-name", "-p"),
+    disk_list_setting: str = typer.Option(None, "--disk-list-setting", help="include or exclude"),
+    diskslist: list[int] = typer.Option(None, "--diskslist", help="Data disk LUNs"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Protect a VM with a policy (selective disk backup with --disk-list-setting)."""
+    setting = (
+        parse_enum(disk_list_setting, DiskListSetting, "--disk-list-setting")
+        if disk_list_setting
+        else None
+    )
+    with services() as svc:
+        view = svc.items.enable(vault_name, vm, policy_name, setting, diskslist or [])
+        _items_out(svc, [view], output, single=True)
+
+
+@protection_app.command("backup-now")
+@handles_errors
+def backup_now(
+    vault_name: str = VaultOption,
+    item_name: str = typer.Option(..., "--item-name", "-i"),
+    retain_until: str = typer.Option(
+        None, "--retain-until", help="Keep the vault copy until this date (default: 30 days)"
+    ),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Queue an on-demand backup and print its job (`vmvault job wait` follows it)."""
+    until = _date(retain_until) if retain_until else None
+    with services() as svc:
+        job = svc.backups.backup_now(vault_name, item_name, until)
+        body = job_to_arm(svc.vaults.scope, vault_name, job, svc.clock.now())
+    if output is OutputFormat.JSON:
+        emit_json(body)
+    else:
+        emit_table(
+            None,
+            ["Job", "Operation", "Status", "Item"],
+            [(job.id, job.operation, job.status, job.item_name)],
+        )
+
+
+def _date(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInputError(
+            f"--retain-until {text!r} is not a date: write e.g. 2026-12-31 or 31-12-2026"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+@item_app.command("list")
+@handles_errors
+def list_items(
+    vault_name: str = VaultOption,
+    policy_sub_type: str = typer.Option(None, "--policy-sub-type", help="Standard or Enhanced"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """List protected items."""
+    sub = parse_enum(policy_sub_type, SubType, "--policy-sub-type") if policy_sub_type else None
+    with services() as svc:
+        _items_out(svc, svc.items.all(vault_name, sub), output, single=False)
+
+
+@item_app.command("show")
+@handles_errors
+def show_item(
+    vault_name: str = VaultOption,
+    name: str = typer.Option(..., "--name", "-n"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Show a protected item."""
+    with services() as svc:
+        _items_out(svc, [svc.items.get(vault_name, name)], output, single=True)
+
+
+@item_app.command("set-policy")
+@handles_errors
+def set_policy(
+    vault_name: str = VaultOption,
+    name: str = typer.Option(..., "--name", "-n"),
+    policy_name: str = typer.Option(..., "--policy-name", "-p"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Change the item's policy (Enhanced to Standard is never allowed)."""
+    with services() as svc:
+        _items_out(svc, [svc.items.set_policy(vault_name, name, policy_name)], output, single=True)
