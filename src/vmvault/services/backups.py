@@ -142,12 +142,14 @@ class BackupService:
             return JobStatus.FAILED
 
     def _check(self, view: ItemView) -> tuple[Any, Any, Any]:
-        if view.policy is None or view.vm is None or view.selection is None:
+        if view.vm is None:
             raise InvalidInputError(
-                f"item {view.record.name!r} has no policy or its VM {view.record.vm_name!r} is no "
-                "longer in its source",
+                f"VM {view.record.vm_name!r} of item {view.record.name!r} cannot be backed up: "
+                f"{view.vm_problem}",
                 code="UserErrorVMNotFound",
             )
+        if view.policy is None or view.selection is None:
+            raise InvalidInputError(f"item {view.record.name!r} has no policy")
         return view.policy.policy, view.vm, view.selection
 
     def _tiers(self, view: ItemView, slot: datetime | None, on_demand: bool) -> frozenset[Tier]:

@@ -10,7 +10,7 @@ from vmvault.catalog.items import ItemRecord, ItemStore
 from vmvault.catalog.jobs import JobStore
 from vmvault.catalog.repository import Catalog, DuplicateNameError
 from vmvault.clock import Clock
-from vmvault.domain.errors import ConflictError, NotFoundError
+from vmvault.domain.errors import ConflictError, NotFoundError, VmvaultError
 from vmvault.domain.jobs import JobStatus, Operation
 from vmvault.domain.policy import SubType
 from vmvault.domain.protection import (
@@ -34,8 +34,9 @@ class ItemView:
     vault: str
     record: ItemRecord
     policy: PolicyView | None
-    vm: VmSpec | None  # None when the VM can no longer be found in its source
+    vm: VmSpec | None  # None when the VM can no longer be read from its source
     selection: DiskSelection | None
+    vm_problem: str | None = None  # why ``vm`` is None
 
 
 def vm_facts(vm: VmSpec) -> VmFacts:
@@ -138,23 +139,25 @@ class ItemService:
                 p.name for p in self.catalog.policies(record.vault_id) if p.id == record.policy_id
             )
             policy = self.policies.get(vault, name)
-        vm = self._vm(record)
+        vm, problem = self._vm(record)
         selection = None
         if vm is not None and policy is not None:
             setting = DiskListSetting(record.disk_setting) if record.disk_setting else None
             selection = select_disks(
                 vm_facts(vm), policy.policy.sub_type, setting, record.disk_luns or []
             )
-        return ItemView(vault, record, policy, vm, selection)
+        return ItemView(vault, record, policy, vm, selection, problem)
 
-    def _vm(self, record: ItemRecord) -> VmSpec | None:
+    def _vm(self, record: ItemRecord) -> tuple[VmSpec | None, str | None]:
+        """The item's VM as its source sees it now, or None and why (a vanished disk file,
+        a broken manifest, a removed VM)."""
         if record.source_id is None or record.vm_name is None:
-            return None
+            return None, "the item has no source VM"
         source = self.items.source_by_id(record.source_id)
         try:
-            return self.sources.open(source).find(record.vm_name)
-        except NotFoundError:
-            return None
+            return self.sources.open(source).find(record.vm_name), None
+        except VmvaultError as exc:
+            return None, str(exc)
 
     def set_policy(self, vault: str, name: str, policy_name: str) -> ItemView:
         """Move an item to another policy of the same subtype (Standard to Enhanced is the
