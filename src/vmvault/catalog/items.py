@@ -101,6 +101,11 @@ class ItemStore:
             )
             return [_rec(ItemRecord, r) for r in rows]
 
+    def all_items(self) -> list[ItemRecord]:
+        with self._sessions() as s:
+            rows = s.scalars(select(ProtectedItemRow).order_by(ProtectedItemRow.id))
+            return [_rec(ItemRecord, r) for r in rows]
+
     def item(self, vault_id: int, name: str) -> ItemRecord | None:
         with self._sessions() as s:
             row = s.scalar(

@@ -1,4 +1,4 @@
-"""``vmvault serve``: the scheduler and the workers on the embedded default (one process)."""
+"""``vmvault serve``: the scheduler, retention and a worker on the embedded default."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import typer
 
 from vmvault.cli.output import handles_errors
 from vmvault.cli.state import services
-from vmvault.jobs.scheduler import Scheduler
+from vmvault.domain.errors import VmvaultError
+from vmvault.services.jobs import worker_id
 
 
 @handles_errors
@@ -22,7 +23,11 @@ def serve(
         0.0, "--run-for", help="Stop after this many seconds (0 = until stopped)", hidden=True
     ),
 ) -> None:
-    """Run the scheduler and workers on $VMVAULT_HOME until stopped (Ctrl+C or SIGTERM)."""
+    """Run the scheduler and a worker on $VMVAULT_HOME until stopped (Ctrl+C or SIGTERM).
+
+    Each pass queues the policy slots that are due (once each), runs queued jobs, and applies
+    retention (expired snapshots and vault copies are deleted).
+    """
     stop = threading.Event()
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
@@ -30,8 +35,8 @@ def serve(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    with services() as svc:
-        scheduler = Scheduler(svc.catalog, svc.clock)
+    with services() as svc, svc.jobs.worker_presence():
+        me = worker_id("serve")
         _log(
             f"vmvault serve: data directory {svc.settings.home}, catalog "
             f"{svc.catalog.engine.url.render_as_string(hide_password=True)}; "
@@ -39,14 +44,21 @@ def serve(
         )
         started = time.monotonic()
         while not stop.is_set():
-            plan = scheduler.plan()
-            due = [d for d in plan if d.next_due is not None]
-            upcoming = (
-                f"; next: {due[0].vault}/{due[0].item} at {due[0].next_due:%Y-%m-%dT%H:%M:%SZ}"
-                if due
-                else ""
-            )
-            _log(f"scheduler pass: {len(plan)} protected item(s){upcoming}")
+            try:
+                queued = svc.scheduling.enqueue_due()
+                ran = 0
+                while not stop.is_set() and (job := svc.jobs.run_one(me)) is not None:
+                    ran += 1
+                    _log(f"job {job.id} {job.operation} {job.item_name}: {job.status}")
+                report = svc.scheduling.apply_retention()
+                _log(
+                    f"scheduler pass: {len(svc.items.items.all_items())} protected item(s), "
+                    f"{len(queued)} slot(s) queued, {ran} job(s) run, "
+                    f"{report.snapshots_deleted} snapshot(s) and "
+                    f"{report.vault_points_deleted} vault point(s) expired"
+                )
+            except VmvaultError as exc:  # one bad item must not stop the scheduler
+                _log(f"scheduler pass failed: ({exc.code}) {exc.message}")
             if run_for and time.monotonic() - started >= run_for:
                 break
             stop.wait(min(tick, run_for) if run_for else tick)

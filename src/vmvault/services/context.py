@@ -18,6 +18,7 @@ from vmvault.services.jobs import JobService
 from vmvault.services.points import PointService
 from vmvault.services.policies import PolicyService
 from vmvault.services.restores import RestoreService
+from vmvault.services.scheduling import SchedulingService
 from vmvault.services.sources import SourceService
 from vmvault.services.vault_data import VaultDataService
 from vmvault.services.vaults import VaultService
@@ -37,6 +38,7 @@ class Services:
     points: PointService
     restores: RestoreService
     jobs: JobService
+    scheduling: SchedulingService
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -63,6 +65,9 @@ class Services:
         jobs = JobService(job_store, clock, vaults, settings.run_dir)
         jobs.register(Operation.BACKUP, backups.run)
         jobs.register(Operation.RESTORE, restores.run)
+        scheduling = SchedulingService(
+            item_store, job_store, clock, vaults, items, sources, passphrase
+        )
         return cls(
             settings,
             catalog,
@@ -76,6 +81,7 @@ class Services:
             points,
             restores,
             jobs,
+            scheduling,
         )
 
     def close(self) -> None:

@@ -1,1 +1,0 @@
-"""Machinery that runs work over time: the scheduler and the workers."""
