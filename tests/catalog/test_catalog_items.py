@@ -1,4 +1,4 @@
-"""Protected items: counts per policy and per vault, foreign keys, cascades, scheduled_items."""
+"""Protected items: counts per policy and per vault, foreign keys, cascades."""
 
 from __future__ import annotations
 
@@ -106,24 +106,3 @@ def test_database_cascades_and_restricts(catalog: Catalog, engine: Engine) -> No
     with pytest.raises(IntegrityError), engine.begin() as c:
         c.execute(delete(VaultRow).where(VaultRow.id == busy.id))  # ON DELETE RESTRICT
     assert catalog.vault("busy") == busy
-
-
-def test_scheduled_items_join(catalog: Catalog) -> None:
-    zulu = catalog.add_vault("zulu", "/srv/zulu", NOW)
-    alpha = catalog.add_vault("alpha", "/srv/alpha", NOW)
-    zp = catalog.add_policy(zulu.id, "zp", "Standard", {"vault": "zulu"}, NOW)
-    ap = catalog.add_policy(alpha.id, "ap", "Enhanced", {"vault": "alpha", "n": None}, NOW)
-    catalog.add_protected_item(zulu.id, "vm-b", zp.id, "Protected", NOW)
-    catalog.add_protected_item(zulu.id, "vm-a", zp.id, "Protected", NOW)
-    catalog.add_protected_item(alpha.id, "vm-z", ap.id, "Protected", NOW)
-    catalog.add_protected_item(alpha.id, "vm-stopped", ap.id, "ProtectionStopped", NOW)
-    catalog.add_protected_item(alpha.id, "vm-no-policy", None, "Protected", NOW)
-    assert catalog.scheduled_items() == [
-        ("alpha", "vm-z", {"vault": "alpha", "n": None}),
-        ("zulu", "vm-a", {"vault": "zulu"}),
-        ("zulu", "vm-b", {"vault": "zulu"}),
-    ]
-
-
-def test_scheduled_items_empty(catalog: Catalog) -> None:
-    assert catalog.scheduled_items() == []

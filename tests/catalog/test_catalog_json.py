@@ -59,15 +59,6 @@ def test_replaced_properties_round_trip_exactly(catalog: Catalog, other_catalog:
     _same_json(fetched.properties, reordered)
 
 
-def test_scheduled_items_carry_exact_properties(catalog: Catalog) -> None:
-    vault = catalog.add_vault("json", "/srv/json", NOW)
-    policy = catalog.add_policy(vault.id, "p", "Enhanced", AWKWARD, NOW)
-    catalog.add_protected_item(vault.id, "vm1", policy.id, "Protected", NOW)
-    [(vault_name, item, properties)] = catalog.scheduled_items()
-    assert (vault_name, item) == ("json", "vm1")
-    _same_json(properties, AWKWARD)
-
-
 def test_azure_documents_round_trip_exactly(catalog: Catalog, other_catalog: Catalog) -> None:
     fixtures = sorted(FIXTURES.glob("*.json"))
     assert fixtures

@@ -151,18 +151,6 @@ class Catalog:
                 raise DuplicateNameError(name) from exc
             return row.id
 
-    def scheduled_items(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """(vault, item, policy properties) of every item protected under a policy."""
-        with self.session() as s:
-            rows = s.execute(
-                select(VaultRow.name, ProtectedItemRow.name, PolicyRow.properties)
-                .join(ProtectedItemRow, ProtectedItemRow.vault_id == VaultRow.id)
-                .join(PolicyRow, PolicyRow.id == ProtectedItemRow.policy_id)
-                .where(ProtectedItemRow.protection_state == "Protected")
-                .order_by(VaultRow.name, ProtectedItemRow.name)
-            ).all()
-        return [(v, i, dict(p)) for v, i, p in rows]
-
     def protected_item_count(self, vault_id: int) -> int:
         with self.session() as s:
             return (
