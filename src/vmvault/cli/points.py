@@ -105,3 +105,33 @@ def restore_disks(
         emit_json(body)
     else:
         emit_table(None, ["Job", "Operation", "Status"], [(job.id, job.operation, job.status)])
+
+
+@restore_app.command("restore-vm")
+@handles_errors
+def restore_vm(
+    vault_name: str = VaultOption,
+    item_name: str = ItemOption,
+    rp_name: str = typer.Option(..., "--rp-name", "-r", help="Recovery point name"),
+    target_vm_name: str = typer.Option(None, "--target-vm-name", help="Name of the new VM"),
+    replace_existing: bool = typer.Option(
+        False, "--replace-existing", help="Restore over the VM's own disks (it must be off)"
+    ),
+    source_tier: str = typer.Option(None, "--source-tier", help="Snapshot or Vault"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Restore a VM: a new VM in the item's source, or over the original disks."""
+    with services() as svc:
+        job = svc.restores.restore_vm(
+            vault_name,
+            item_name,
+            rp_name,
+            target_vm_name=target_vm_name,
+            replace_existing=replace_existing,
+            source_tier=source_tier,
+        )
+        body = job_to_arm(svc.vaults.scope, vault_name, job, svc.clock.now())
+    if output is OutputFormat.JSON:
+        emit_json(body)
+    else:
+        emit_table(None, ["Job", "Operation", "Status"], [(job.id, job.operation, job.status)])

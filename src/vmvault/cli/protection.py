@@ -107,6 +107,41 @@ def backup_now(
         )
 
 
+@protection_app.command("disable")
+@handles_errors
+def disable(
+    vault_name: str = VaultOption,
+    item_name: str = typer.Option(..., "--item-name", "-i"),
+    delete_backup_data: bool = typer.Option(
+        False, "--delete-backup-data", help="Also delete every recovery point (snapshots, vault)"
+    ),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accepted for az compatibility"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Stop protection; keep the recovery points, or delete them with --delete-backup-data."""
+    with services() as svc:
+        view = svc.items.disable(vault_name, item_name, delete_data=delete_backup_data)
+        if view is not None:
+            _items_out(svc, [view], output, single=True)
+        elif output is OutputFormat.JSON:
+            emit_json({"name": item_name, "deleted": True})
+        else:
+            emit_table(None, ["Item", "Backup data"], [(item_name, "deleted")])
+
+
+@protection_app.command("resume")
+@handles_errors
+def resume(
+    vault_name: str = VaultOption,
+    item_name: str = typer.Option(..., "--item-name", "-i"),
+    policy_name: str = typer.Option(None, "--policy-name", "-p", help="Resume under this policy"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Resume stopped protection."""
+    with services() as svc:
+        _items_out(svc, [svc.items.resume(vault_name, item_name, policy_name)], output, single=True)
+
+
 def _date(text: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))

@@ -54,10 +54,13 @@ class Services:
         vault_data = VaultDataService(vaults, clock)
         item_store, job_store = ItemStore(engine), JobStore(engine)
         sources = SourceService(item_store, clock)
-        items = ItemService(catalog, item_store, job_store, clock, vaults, policies, sources)
 
         def passphrase(_vault: str) -> str | None:
             return settings.passphrase
+
+        items = ItemService(
+            catalog, item_store, job_store, clock, vaults, policies, sources, passphrase
+        )
 
         backups = BackupService(item_store, job_store, clock, vaults, items, sources, passphrase)
         points = PointService(item_store, items, scope)

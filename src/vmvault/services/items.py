@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -60,9 +60,11 @@ class ItemService:
         vaults: VaultService,
         policies: PolicyService,
         sources: SourceService,
+        passphrase: Callable[[str], str | None],
     ) -> None:
         self.catalog, self.items, self.jobs, self.clock = catalog, items, jobs, clock
         self.vaults, self.policies, self.sources = vaults, policies, sources
+        self.passphrase = passphrase
 
     def enable(
         self,
@@ -179,4 +181,52 @@ class ItemService:
         self.items.update_item(item.record.id, policy_id=new.record.id)
         v = self.vaults.get(vault)
         self._record_job(v.id, item.record, Operation.CONFIGURE_BACKUP, None)
+        return self.get(vault, name)
+
+    def disable(self, vault: str, name: str, *, delete_data: bool) -> ItemView | None:
+        """Stop protection. The recovery points are kept (and no longer expire), or, with
+        ``delete_data``, deleted with the item: snapshots from the source, copies from the
+        vault. Refused while a job of the item is queued or running."""
+        item = self.get(vault, name)
+        busy = self.jobs.open_jobs_for_item(item.record.id)
+        if busy:
+            raise ConflictError(
+                f"item {name!r} has a {busy[0].operation} job in progress ({busy[0].id}): wait "
+                "for it or stop it first",
+                code="UserErrorJobInProgress",
+            )
+        v = self.vaults.get(vault)
+        if not delete_data:
+            self.items.update_item(
+                item.record.id, protection_state=ProtectionState.PROTECTION_STOPPED.value
+            )
+            self._record_job(v.id, item.record, Operation.DISABLE_BACKUP, None)
+            return self.get(vault, name)
+        self._delete_points(vault, item)
+        self._record_job(v.id, item.record, Operation.DELETE_BACKUP_DATA, None)
+        self.items.remove_item(item.record.id)
+        return None
+
+    def _delete_points(self, vault: str, item: ItemView) -> None:
+        points = self.items.points(item.record.id)
+        if any(p.vault_present for p in points):
+            data = self.vaults.open_data(vault, self.passphrase(vault))
+            for p in points:
+                if p.vault_present:
+                    data.delete_point(item.record.name, p.name)
+        if item.record.source_id is not None and item.record.vm_name is not None:
+            source = self.sources.open(self.items.source_by_id(item.record.source_id))
+            for p in points:
+                if p.snapshot_present:
+                    source.delete_snapshot(item.record.vm_name, p.name)
+
+    def resume(self, vault: str, name: str, policy_name: str | None = None) -> ItemView:
+        """Resume stopped protection (optionally under another policy)."""
+        item = self.get(vault, name)
+        if item.record.protection_state == ProtectionState.PROTECTED.value:
+            raise ConflictError(f"item {name!r} is already protected", code="UserErrorConflict")
+        if policy_name is not None:
+            self.set_policy(vault, name, policy_name)
+        self.items.update_item(item.record.id, protection_state=ProtectionState.PROTECTED.value)
+        self._record_job(self.vaults.get(vault).id, item.record, Operation.CONFIGURE_BACKUP, None)
         return self.get(vault, name)

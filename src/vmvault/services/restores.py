@@ -4,6 +4,7 @@ or the vault, each verified bit-exact against the point."""
 from __future__ import annotations
 
 import hashlib
+import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from vmvault.services.points import PointService
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
 from vmvault.sources.clone import copy_disk_file
+from vmvault.sources.files import FilesSource
 from vmvault.vault.restore import restore_disk
 
 SOURCE_TIERS = ("snapshot", "vault")
@@ -78,6 +80,55 @@ class RestoreService:
         )
         return job
 
+    def restore_vm(
+        self,
+        vault: str,
+        item: str,
+        point: str,
+        *,
+        target_vm_name: str | None = None,
+        replace_existing: bool = False,
+        source_tier: str | None = None,
+    ) -> JobRecord:
+        """Queue a Restore job that creates VM ``target_vm_name`` in the item's source from the
+        point, or (``replace_existing``) writes the point over the VM's own disks once it is
+        not running."""
+        view = self.points.get(vault, item, point)
+        if (target_vm_name is None) == (not replace_existing):
+            raise InvalidInputError(
+                "give either --target-vm-name NEW (a new VM) or --replace-existing"
+            )
+        if view.item.vm is None:
+            raise InvalidInputError(
+                f"VM of item {item!r} cannot be read from its source: {view.item.vm_problem}"
+            )
+        source = self._source(view)
+        if replace_existing and source.is_running(view.item.vm):
+            raise InvalidInputError(
+                f"VM {view.item.vm.id} is running: shut it down before restoring over its disks",
+                code="UserErrorVmRunning",
+            )
+        tier = self._tier(view, source_tier)
+        job, _ = self.jobs.enqueue(
+            view.item.record.vault_id,
+            Operation.RESTORE.value,
+            self.clock.now(),
+            item_id=view.item.record.id,
+            item_name=view.item.record.name,
+            params={
+                "point": point,
+                "luns": list(view.record.disks.get("included", [])),
+                "tier": tier,
+                "mode": "replace" if replace_existing else "new-vm",
+                "targetVm": target_vm_name,
+            },
+            tasks=TaskList.new([RESTORE_DISKS]).data,
+        )
+        return job
+
+    def _source(self, view: Any) -> FilesSource:
+        return self.sources.open(self.items.source_by_id(view.item.record.source_id))
+
     def _tier(self, view: Any, source_tier: str | None) -> str:
         has_snapshot, has_vault = view.record.snapshot_present, view.record.vault_present
         if source_tier is None:
@@ -103,10 +154,21 @@ class RestoreService:
             record = self.items.item_by_id(job.item_id)
             vault = self.vaults.get_by_id(record.vault_id).name
             point = self.points.get(vault, record.name, job.params["point"])
-            target = Path(job.params["targetDir"])
+            mode = job.params.get("mode", "disks")
+            source = self._source(point) if mode != "disks" else None
+            target = (
+                Path(job.params["targetDir"])
+                if source is None
+                else source.staging_folder() / f"restore-{job.id}"
+            )
             target.mkdir(parents=True, exist_ok=True)
             restore = self._from_snapshot if job.params["tier"] == "snapshot" else self._from_vault
             files = restore(vault, point, [int(x) for x in job.params["luns"]], target)
+            if source is not None:
+                try:
+                    files = self._place(source, point, mode, job.params.get("targetVm"), files)
+                finally:
+                    shutil.rmtree(target, ignore_errors=True)  # staged copies only
             tasks.finish(RESTORE_DISKS, self.clock.now())
             self.jobs.finish(
                 job.id,
@@ -129,10 +191,27 @@ class RestoreService:
             )
             return JobStatus.FAILED
 
+    def _place(
+        self, source: FilesSource, point: Any, mode: str, new_name: str | None, files: list[Path]
+    ) -> list[Path]:
+        """Turn restored images into a new VM, or put them over the VM's own disks."""
+        vm = point.item.vm
+        by_lun = {lun: f for lun, f in zip(point.record.disks["included"], files, strict=True)}
+        formats = {lun: f.suffix.lstrip(".") for lun, f in by_lun.items()}
+        if mode == "replace":
+            if source.is_running(vm):
+                raise InvalidInputError(
+                    f"VM {vm.id} is running: shut it down first", code="UserErrorVmRunning"
+                )
+            source.replace_disks(vm, by_lun)
+            return [vm.disk(lun).path for lun in by_lun]
+        assert new_name is not None
+        created = source.create_vm(new_name, vm, by_lun, formats=formats)
+        return [created.manifest, *(d.path for d in created.disks)]
+
     def _from_snapshot(self, vault: str, point: Any, luns: list[int], target: Path) -> list[Path]:
         item = point.item
-        source = self.sources.open(self.items.source_by_id(item.record.source_id))
-        snap = source.get_snapshot(item.record.vm_name, point.record.name)
+        snap = self._source(point).get_snapshot(item.record.vm_name, point.record.name)
         files = []
         for lun in luns:
             src = snap.disks[lun]
