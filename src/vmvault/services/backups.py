@@ -125,6 +125,10 @@ class BackupService:
                 progress_percent=100.0,
             )
             return JobStatus.COMPLETED
+        except JobCancelled:
+            tasks.fail_running(self.clock.now())
+            self.jobs.finish(job.id, JobStatus.CANCELLED, self.clock.now(), tasks=tasks.data)
+            return JobStatus.CANCELLED
         except Exception as exc:
             tasks.fail_running(self.clock.now())
             code = getattr(exc, "code", "InternalError")
