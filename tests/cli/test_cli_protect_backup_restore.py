@@ -392,6 +392,19 @@ def test_protection_rules_and_bad_input(vmvault, vmvault_json, lab: Path, tmp_pa
     assert "BMSUserErrorItemNotFound" in refused(
         "protection", "backup-now", "--vault-name", "v1", "--item-name", "ghost"
     )
+    assert "BMSUserErrorRecoveryPointNotFound" in refused(
+        "restore",
+        "restore-disks",
+        "--vault-name",
+        "v1",
+        "--item-name",
+        "shared01",
+        "--rp-name",
+        "rp-nope",
+        "--target-dir",
+        str(tmp_path / "never"),
+    )
+    assert not (tmp_path / "never").exists()
 
 
 def _job_of(vmvault_json, item: str, ok: bool = True) -> dict:
