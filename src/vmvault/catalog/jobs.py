@@ -100,6 +100,41 @@ class JobStore:
                     raise
                 return _record(existing), False
 
+    def record(
+        self,
+        vault_id: int,
+        operation: str,
+        now: datetime,
+        *,
+        item_id: int | None = None,
+        item_name: str | None = None,
+        sub_type: str | None = None,
+    ) -> JobRecord:
+        """Record a job that was done when it was asked (a configuration change): it is
+        written Completed, so no worker ever claims it."""
+        row = JobRow(
+            id=str(uuid.uuid4()),
+            vault_id=vault_id,
+            item_id=item_id,
+            item_name=item_name,
+            operation=operation,
+            sub_type=sub_type,
+            status=JobStatus.COMPLETED.value,
+            queued_at=now,
+            start_time=now,
+            end_time=now,
+            params={},
+            tasks=[],
+            progress_percent=100.0,
+            bytes_done=0,
+            bytes_total=0,
+            cancel_requested=False,
+        )
+        with self._sessions() as s:
+            s.add(row)
+            s.commit()
+            return _record(row)
+
     def get(self, job_id: str) -> JobRecord | None:
         with self._sessions() as s:
             row = s.get(JobRow, job_id)

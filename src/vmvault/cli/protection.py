@@ -6,10 +6,12 @@ from datetime import UTC, datetime
 
 import typer
 
+from vmvault.catalog.jobs import JobRecord
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
 from vmvault.domain.arm_reader import parse_enum
 from vmvault.domain.errors import InvalidInputError
+from vmvault.domain.jobs import display_operation
 from vmvault.domain.policy import SubType
 from vmvault.domain.protection import DiskListSetting
 from vmvault.services.arm_items import item_to_arm, job_to_arm
@@ -185,6 +187,71 @@ def set_policy(
     policy_name: str = typer.Option(..., "--policy-name", "-p"),
     output: OutputFormat = OutputOption,
 ) -> None:
-    """Change the item's policy (Enhanced to Standard is never allowed)."""
+    """Change the item's policy and print the job. Standard to Enhanced is the migration (a
+    "Configure backup (Migrate policy)" job that also takes a backup; `job wait` follows it);
+    Enhanced to Standard is never allowed."""
     with services() as svc:
-        _items_out(svc, [svc.items.set_policy(vault_name, name, policy_name)], output, single=True)
+        job = svc.migration.change_policy(vault_name, name, policy_name)
+        _job_out(svc, vault_name, [job], output)
+
+
+def _job_out(svc: Services, vault: str, jobs: list[JobRecord], output: OutputFormat) -> None:
+    bodies = [job_to_arm(svc.vaults.scope, vault, j, svc.clock.now()) for j in jobs]
+    if output is OutputFormat.JSON:
+        emit_json(bodies[0] if len(bodies) == 1 else bodies)
+    else:
+        emit_table(
+            None,
+            ["Job", "Operation", "Status", "Item"],
+            [
+                (j.id, display_operation(j.operation, j.sub_type), j.status, j.item_name)
+                for j in jobs
+            ],
+        )
+
+
+MIGRATION_WARNING = (
+    "Migrating to an Enhanced policy is one-way: the item can never go back to a Standard policy. "
+    "The migration runs a backup job (it can take several hours for large VMs), and an Enhanced "
+    "policy keeps more snapshots, which can cost more storage."
+)
+
+
+@protection_app.command("migrate")
+@handles_errors
+def migrate(
+    vault_name: str = VaultOption,
+    item_name: str = typer.Option(None, "--item-name", "-i", help="The item to migrate"),
+    all_items: bool = typer.Option(False, "--all", help="Every item on a Standard policy"),
+    policy_name: str = typer.Option(..., "--policy-name", "-p", help="The Enhanced policy"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Migrate items from a Standard to an Enhanced policy (one job each)."""
+    if all_items == (item_name is not None):
+        raise InvalidInputError("give either --item-name NAME or --all")
+    with services() as svc:
+        if item_name is not None:
+            svc.migration.check(vault_name, item_name, policy_name)  # refuse before asking
+        typer.echo(MIGRATION_WARNING, err=True)
+        if not yes and not typer.confirm("Continue?", default=False, err=True):
+            raise InvalidInputError(
+                "migration not confirmed: nothing was changed (--yes skips this)"
+            )
+        if item_name is not None:
+            _job_out(
+                svc, vault_name, [svc.migration.migrate(vault_name, item_name, policy_name)], output
+            )
+            return
+        jobs, skipped = svc.migration.migrate_all(vault_name, policy_name)
+        bodies = [job_to_arm(svc.vaults.scope, vault_name, j, svc.clock.now()) for j in jobs]
+    rest = [{"item": s.item, "code": s.code, "reason": s.reason} for s in skipped]
+    if output is OutputFormat.JSON:
+        emit_json({"jobs": bodies, "skipped": rest})
+    else:
+        emit_table(
+            "Migrations queued",
+            ["Job", "Item"],
+            [(b["name"], b["properties"]["entityFriendlyName"]) for b in bodies],
+        )
+        emit_table("Skipped", ["Item", "Code", "Reason"], [list(r.values()) for r in rest])

@@ -44,3 +44,6 @@ def display_operation(operation: str, sub_type: str | None) -> str:
         Operation.DELETE_BACKUP_DATA: "Delete backup data",
     }.get(Operation(operation), operation)
     return f"{words} ({sub_type})" if sub_type else words
+
+
+MIGRATE_TASKS = (MIGRATE_POLICY, TAKE_SNAPSHOT, TRANSFER_TO_VAULT)

@@ -75,75 +75,82 @@ class BackupService:
     def run(self, job: JobRecord, heartbeat: Heartbeat) -> JobStatus:
         """Run a claimed backup job to its end; returns its final status (also recorded)."""
         assert job.item_id is not None
-        record = self.items.item_by_id(job.item_id)
-        vault_name = self.vaults.get_by_id(record.vault_id).name
-        view = self.item_service.get(vault_name, record.name)
         tasks = TaskList(job.tasks)
-        point: PointRecord | None = None
+        return self.finish(job, tasks, lambda: self.execute(job, tasks, heartbeat))
+
+    def finish(self, job: JobRecord, tasks: TaskList, work: Callable[[], object]) -> JobStatus:
+        """Run ``work`` and record how the job ended (the item's last backup status too)."""
+        assert job.item_id is not None
         try:
-            policy, vm, selection = self._check(view)
-            check_backup_allowed(vm_facts(vm), selection.included)
-            on_demand = job.params.get("trigger") == "OnDemand"
-            slot = datetime.fromisoformat(job.params["slot"]) if "slot" in job.params else None
-            tiers = self._tiers(view, slot, on_demand)
-            tasks.start(TAKE_SNAPSHOT, self.clock.now())
-            self.jobs.progress(job.id, tasks=tasks.data)
-            now = self.clock.now()
-            name = f"rp-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
-            source = self.sources.open(self.items.source_by_id(view.record.source_id or 0))
-            snap = source.snapshot(vm, selection.included, name)
-            point = self.items.add_point(
-                item_id=record.id,
-                name=name,
-                time=now,
-                slot=slot,
-                retain_until=datetime.fromisoformat(job.params["retainUntil"])
-                if on_demand
-                else None,
-                snapshot_present=True,
-                snapshot_method=_methods(snap.methods),
-                snapshot_location=str(snap.folder),
-                vault_present=False,
-                policy_sub_type=policy.sub_type.value,
-                disks=_disks_doc(view),
-            )
-            tasks.finish(TAKE_SNAPSHOT, self.clock.now())
-            if Tier.VAULT in tiers:
-                tasks.start(TRANSFER_TO_VAULT, self.clock.now())
-                self.jobs.progress(job.id, tasks=tasks.data)
-                self._transfer(job, view, point, snap, heartbeat)
-                self.items.update_point(point.id, vault_present=True)
-                tasks.finish(TRANSFER_TO_VAULT, self.clock.now())
-            else:
-                tasks.skip(TRANSFER_TO_VAULT)
-            self.items.update_item(record.id, last_backup_status="Completed", last_backup_time=now)
-            self.jobs.finish(
-                job.id,
-                JobStatus.COMPLETED,
-                self.clock.now(),
-                tasks=tasks.data,
-                progress_percent=100.0,
-            )
-            return JobStatus.COMPLETED
+            work()
         except JobCancelled:
             tasks.fail_running(self.clock.now())
             self.jobs.finish(job.id, JobStatus.CANCELLED, self.clock.now(), tasks=tasks.data)
             return JobStatus.CANCELLED
         except Exception as exc:
             tasks.fail_running(self.clock.now())
-            code = getattr(exc, "code", "InternalError")
             self.items.update_item(
-                record.id, last_backup_status="Failed", last_backup_time=self.clock.now()
+                job.item_id, last_backup_status="Failed", last_backup_time=self.clock.now()
             )
             self.jobs.finish(
                 job.id,
                 JobStatus.FAILED,
                 self.clock.now(),
-                error_code=code,
-                error_message=str(exc),
                 tasks=tasks.data,
+                error_code=getattr(exc, "code", "InternalError"),
+                error_message=str(exc),
             )
             return JobStatus.FAILED
+        self.jobs.finish(
+            job.id, JobStatus.COMPLETED, self.clock.now(), tasks=tasks.data, progress_percent=100.0
+        )
+        return JobStatus.COMPLETED
+
+    def execute(self, job: JobRecord, tasks: TaskList, heartbeat: Heartbeat) -> PointRecord:
+        """Take the snapshot and (when due) transfer it to the vault; raises on failure.
+
+        ``job.params["trigger"]``: "OnDemand" (both tiers, kept until ``retainUntil``),
+        "Scheduled" (tiers by the policy for ``slot``) or "Migration" (both tiers, retained by
+        the policy)."""
+        assert job.item_id is not None
+        record = self.items.item_by_id(job.item_id)
+        view = self.item_service.get(self.vaults.get_by_id(record.vault_id).name, record.name)
+        policy, vm, selection = self._check(view)
+        check_backup_allowed(vm_facts(vm), selection.included)
+        on_demand = job.params.get("trigger") == "OnDemand"
+        slot = datetime.fromisoformat(job.params["slot"]) if "slot" in job.params else None
+        tiers = self._tiers(view, slot)
+        tasks.start(TAKE_SNAPSHOT, self.clock.now())
+        self.jobs.progress(job.id, tasks=tasks.data)
+        now = self.clock.now()
+        name = f"rp-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
+        source = self.sources.open(self.items.source_by_id(view.record.source_id or 0))
+        snap = source.snapshot(vm, selection.included, name)
+        retain = datetime.fromisoformat(job.params["retainUntil"]) if on_demand else None
+        point = self.items.add_point(
+            item_id=record.id,
+            name=name,
+            time=now,
+            slot=slot,
+            retain_until=retain,
+            snapshot_present=True,
+            snapshot_method=_methods(snap.methods),
+            snapshot_location=str(snap.folder),
+            vault_present=False,
+            policy_sub_type=policy.sub_type.value,
+            disks=_disks_doc(view),
+        )
+        tasks.finish(TAKE_SNAPSHOT, self.clock.now())
+        if Tier.VAULT in tiers:
+            tasks.start(TRANSFER_TO_VAULT, self.clock.now())
+            self.jobs.progress(job.id, tasks=tasks.data)
+            self._transfer(job, view, point, snap, heartbeat)
+            self.items.update_point(point.id, vault_present=True)
+            tasks.finish(TRANSFER_TO_VAULT, self.clock.now())
+        else:
+            tasks.skip(TRANSFER_TO_VAULT)
+        self.items.update_item(record.id, last_backup_status="Completed", last_backup_time=now)
+        return point
 
     def _check(self, view: ItemView) -> tuple[Any, Any, Any]:
         if view.vm is None:
@@ -156,9 +163,9 @@ class BackupService:
             raise InvalidInputError(f"item {view.record.name!r} has no policy")
         return view.policy.policy, view.vm, view.selection
 
-    def _tiers(self, view: ItemView, slot: datetime | None, on_demand: bool) -> frozenset[Tier]:
+    def _tiers(self, view: ItemView, slot: datetime | None) -> frozenset[Tier]:
         assert view.policy is not None
-        if on_demand or slot is None:
+        if slot is None:  # on demand, or the backup of a migration
             return frozenset({Tier.SNAPSHOT, Tier.VAULT})
         vault_points = [p for p in self.items.points(view.record.id) if p.vault_present]
         last = vault_points[-1].time if vault_points else None

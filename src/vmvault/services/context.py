@@ -10,11 +10,12 @@ from vmvault.catalog.jobs import JobStore
 from vmvault.catalog.repository import Catalog
 from vmvault.clock import Clock, SystemClock
 from vmvault.config import Settings
-from vmvault.domain.jobs import Operation
+from vmvault.domain.jobs import MIGRATE_POLICY, Operation
 from vmvault.services.arm_ids import ArmScope
 from vmvault.services.backups import BackupService
 from vmvault.services.items import ItemService
 from vmvault.services.jobs import JobService
+from vmvault.services.migration import MigrationService
 from vmvault.services.points import PointService
 from vmvault.services.policies import PolicyService
 from vmvault.services.restores import RestoreService
@@ -39,6 +40,7 @@ class Services:
     restores: RestoreService
     jobs: JobService
     scheduling: SchedulingService
+    migration: MigrationService
 
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
@@ -68,6 +70,8 @@ class Services:
         jobs = JobService(job_store, clock, vaults, settings.run_dir)
         jobs.register(Operation.BACKUP, backups.run)
         jobs.register(Operation.RESTORE, restores.run)
+        migration = MigrationService(item_store, job_store, clock, vaults, policies, items, backups)
+        jobs.register(Operation.CONFIGURE_BACKUP, migration.run, MIGRATE_POLICY)
         scheduling = SchedulingService(
             item_store, job_store, clock, vaults, items, sources, passphrase
         )
@@ -85,6 +89,7 @@ class Services:
             restores,
             jobs,
             scheduling,
+            migration,
         )
 
     def close(self) -> None:

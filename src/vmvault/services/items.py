@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
 
 from vmvault.catalog.items import ItemRecord, ItemStore
 from vmvault.catalog.jobs import JobStore
 from vmvault.catalog.repository import Catalog, DuplicateNameError
 from vmvault.clock import Clock
 from vmvault.domain.errors import ConflictError, NotFoundError, VmvaultError
-from vmvault.domain.jobs import JobStatus, Operation
+from vmvault.domain.jobs import Operation
 from vmvault.domain.policy import SubType
 from vmvault.domain.protection import (
     DiskFacts,
@@ -109,12 +108,14 @@ class ItemService:
 
     def _record_job(self, vault_id: int, item: ItemRecord, op: Operation, sub: str | None) -> None:
         """A configuration change is done when it is recorded: its job is completed at once."""
-        now = self.clock.now()
-        job, _ = self.jobs.enqueue(
-            vault_id, op.value, now, item_id=item.id, item_name=item.name, sub_type=sub
+        self.jobs.record(
+            vault_id,
+            op.value,
+            self.clock.now(),
+            item_id=item.id,
+            item_name=item.name,
+            sub_type=sub,
         )
-        self.jobs.claim("catalog", now, lease=timedelta(0), job_id=job.id)
-        self.jobs.finish(job.id, JobStatus.COMPLETED, now, progress_percent=100.0)
 
     def get(self, vault: str, name: str) -> ItemView:
         v = self.vaults.get(vault)
@@ -161,7 +162,9 @@ class ItemService:
         except VmvaultError as exc:
             return None, str(exc)
 
-    def set_policy(self, vault: str, name: str, policy_name: str) -> ItemView:
+    def set_policy(
+        self, vault: str, name: str, policy_name: str, *, record_job: bool = True
+    ) -> ItemView:
         """Move an item to another policy of the same subtype (Standard to Enhanced is the
         migration; Enhanced to Standard is never allowed)."""
         item = self.get(vault, name)
@@ -179,8 +182,9 @@ class ItemService:
                 vm_facts(item.vm), new.policy.sub_type, [lun for lun, _ in selection.excluded]
             )
         self.items.update_item(item.record.id, policy_id=new.record.id)
-        v = self.vaults.get(vault)
-        self._record_job(v.id, item.record, Operation.CONFIGURE_BACKUP, None)
+        if record_job:
+            v = self.vaults.get(vault)
+            self._record_job(v.id, item.record, Operation.CONFIGURE_BACKUP, None)
         return self.get(vault, name)
 
     def disable(self, vault: str, name: str, *, delete_data: bool) -> ItemView | None:

@@ -27,8 +27,9 @@ class JobService:
         self.run_dir = run_dir
         self.runners: dict[str, Runner] = {}
 
-    def register(self, operation: Operation, runner: Runner) -> None:
-        self.runners[operation.value] = runner
+    def register(self, operation: Operation, runner: Runner, sub_type: str | None = None) -> None:
+        """Run queued jobs of ``operation`` (and ``sub_type``) with ``runner``."""
+        self.runners[f"{operation.value}/{sub_type or ''}"] = runner
 
     def get(self, vault: str, job_id: str) -> JobRecord:
         v = self.vaults.get(vault)
@@ -55,7 +56,7 @@ class JobService:
         job = self.jobs.claim(worker, self.clock.now(), LEASE, job_id)
         if job is None:
             return None
-        runner = self.runners.get(job.operation)
+        runner = self.runners.get(f"{job.operation}/{job.sub_type or ''}")
         if runner is None:
             return self.jobs.finish(job.id, JobStatus.FAILED, self.clock.now(),
                                     error_code="UnsupportedOperation",
