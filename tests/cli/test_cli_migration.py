@@ -145,6 +145,7 @@ def test_migrate_a_vm_with_two_standard_points(vmvault, vmvault_json, tmp_path: 
 
 def test_every_refusal_changes_nothing(vmvault, vmvault_json, tmp_path: Path) -> None:
     lab = _setup(vmvault, tmp_path)
+    (lab / "shared.raw").write_bytes(bytes(MiB))
     _vm(lab, "classic", managed=False)
     _vm(
         lab,
@@ -153,7 +154,7 @@ def test_every_refusal_changes_nothing(vmvault, vmvault_json, tmp_path: Path) ->
             {
                 "lun": 0,
                 "name": "quorum",
-                "path": "classic-os.raw",
+                "path": "shared.raw",
                 "type": "standard_ssd",
                 "shared": False,
             }
