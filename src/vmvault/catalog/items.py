@@ -7,11 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from vmvault.catalog.models import ProtectedItemRow, RecoveryPointRow, SourceRow
-from vmvault.catalog.repository import DuplicateNameError
+from vmvault.catalog.repository import insert_unique
 
 
 @dataclass(frozen=True)
@@ -65,11 +64,7 @@ class ItemStore:
 
     def _add(self, row: Any, name: str) -> Any:
         with self._sessions() as s:
-            s.add(row)
-            try:
-                s.commit()
-            except IntegrityError as exc:
-                raise DuplicateNameError(name) from exc
+            insert_unique(s, row, name)
             return row
 
     # -- sources ---------------------------------------------------------------------------

@@ -56,13 +56,7 @@ class Catalog:
     def add_vault(self, name: str, storage: str, now: datetime) -> VaultRecord:
         with self.session() as s:
             row = VaultRow(name=name, storage=storage, created_at=now)
-            s.add(row)
-            try:
-                s.commit()
-            except IntegrityError as exc:
-                if not _is_unique_violation(exc):
-                    raise
-                raise DuplicateNameError(name) from exc
+            insert_unique(s, row, name)
             return _vault(row)
 
     def vaults(self) -> list[VaultRecord]:
@@ -92,13 +86,7 @@ class Catalog:
                 created_at=now,
                 updated_at=now,
             )
-            s.add(row)
-            try:
-                s.commit()
-            except IntegrityError as exc:
-                if not _is_unique_violation(exc):
-                    raise
-                raise DuplicateNameError(name) from exc
+            insert_unique(s, row, name)
             return _policy(row, 0)
 
     def replace_policy(
@@ -142,13 +130,7 @@ class Catalog:
                 protection_state=state,
                 created_at=now,
             )
-            s.add(row)
-            try:
-                s.commit()
-            except IntegrityError as exc:
-                if not _is_unique_violation(exc):
-                    raise
-                raise DuplicateNameError(name) from exc
+            insert_unique(s, row, name)
             return row.id
 
     def protected_item_count(self, vault_id: int) -> int:
@@ -177,6 +159,18 @@ class Catalog:
                 select(func.count(ProtectedItemRow.id)).where(ProtectedItemRow.policy_id == row.id)
             )
         return _policy(row, n or 0)
+
+
+def insert_unique(session: Session, row: object, name: str) -> None:
+    """Add and commit ``row``; DuplicateNameError if a unique name is taken (any other
+    integrity error, such as a missing foreign key, is raised as it is)."""
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError as exc:
+        if not _is_unique_violation(exc):
+            raise
+        raise DuplicateNameError(name) from exc
 
 
 def _is_unique_violation(exc: IntegrityError) -> bool:

@@ -30,7 +30,8 @@ job_app = typer.Typer(help="Backup, restore and configuration jobs.", no_args_is
 VaultOption = typer.Option(..., "--vault-name", "-v", help="Vault name")
 
 
-def _render(vault: str, jobs: list[JobRecord], output: OutputFormat, single: bool) -> None:
+def render_jobs(vault: str, jobs: list[JobRecord], output: OutputFormat, single: bool) -> None:
+    """Print jobs in Azure's JSON shape, or as a table."""
     with services() as svc:
         bodies = [job_to_arm(svc.vaults.scope, vault, j, svc.clock.now()) for j in jobs]
     if output is OutputFormat.JSON:
@@ -85,7 +86,7 @@ def list_jobs(
     }
     with services() as svc:
         jobs = svc.jobs.find(vault_name, **filters)
-    _render(vault_name, jobs, output, single=False)
+    render_jobs(vault_name, jobs, output, single=False)
 
 
 @job_app.command("show")
@@ -98,7 +99,7 @@ def show_job(
     """Show a job with its sub-tasks, progress and error."""
     with services() as svc:
         job = svc.jobs.get(vault_name, name)
-    _render(vault_name, [job], output, single=True)
+    render_jobs(vault_name, [job], output, single=True)
 
 
 @job_app.command("stop")
@@ -111,7 +112,7 @@ def stop_job(
     """Cancel a job: a queued one at once, a running one at its next checkpoint."""
     with services() as svc:
         job = svc.jobs.stop(vault_name, name)
-    _render(vault_name, [job], output, single=True)
+    render_jobs(vault_name, [job], output, single=True)
 
 
 @job_app.command("wait")
@@ -150,7 +151,7 @@ def wait_job(
             finally:
                 done.set()
                 watcher.join()
-    _render(vault_name, [job], output, single=True)
+    render_jobs(vault_name, [job], output, single=True)
     if job.status not in (JobStatus.COMPLETED, JobStatus.COMPLETED_WITH_WARNINGS):
         raise fail(
             f"ERROR: ({job.error_code or job.status}) job {name} {job.status}: "

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from vmvault.cli.jobs import render_jobs
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
-from vmvault.services.arm_items import job_to_arm
 from vmvault.services.points import PointView
 
 rp_app = typer.Typer(help="Recovery points of protected items.", no_args_is_help=True)
@@ -100,11 +100,7 @@ def restore_disks(
             os_only=restore_only_osdisk,
             source_tier=source_tier,
         )
-        body = job_to_arm(svc.vaults.scope, vault_name, job, svc.clock.now())
-    if output is OutputFormat.JSON:
-        emit_json(body)
-    else:
-        emit_table(None, ["Job", "Operation", "Status"], [(job.id, job.operation, job.status)])
+    render_jobs(vault_name, [job], output, single=True)
 
 
 @restore_app.command("restore-vm")
@@ -130,8 +126,4 @@ def restore_vm(
             replace_existing=replace_existing,
             source_tier=source_tier,
         )
-        body = job_to_arm(svc.vaults.scope, vault_name, job, svc.clock.now())
-    if output is OutputFormat.JSON:
-        emit_json(body)
-    else:
-        emit_table(None, ["Job", "Operation", "Status"], [(job.id, job.operation, job.status)])
+    render_jobs(vault_name, [job], output, single=True)

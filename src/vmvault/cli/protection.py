@@ -6,17 +6,17 @@ from datetime import UTC, datetime
 
 import typer
 
-from vmvault.catalog.jobs import JobRecord
+from vmvault.cli.jobs import render_jobs
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
 from vmvault.domain.arm_reader import parse_enum
 from vmvault.domain.errors import InvalidInputError
-from vmvault.domain.jobs import display_operation
 from vmvault.domain.policy import SubType
 from vmvault.domain.protection import DiskListSetting
 from vmvault.services.arm_items import item_to_arm, job_to_arm
 from vmvault.services.context import Services
 from vmvault.services.items import ItemView
+from vmvault.services.migration import Skipped
 
 protection_app = typer.Typer(help="Protect VMs and back them up.", no_args_is_help=True)
 item_app = typer.Typer(help="Protected items.", no_args_is_help=True)
@@ -98,15 +98,7 @@ def backup_now(
     until = _date(retain_until) if retain_until else None
     with services() as svc:
         job = svc.backups.backup_now(vault_name, item_name, until)
-        body = job_to_arm(svc.vaults.scope, vault_name, job, svc.clock.now())
-    if output is OutputFormat.JSON:
-        emit_json(body)
-    else:
-        emit_table(
-            None,
-            ["Job", "Operation", "Status", "Item"],
-            [(job.id, job.operation, job.status, job.item_name)],
-        )
+    render_jobs(vault_name, [job], output, single=True)
 
 
 @protection_app.command("disable")
@@ -192,22 +184,7 @@ def set_policy(
     Enhanced to Standard is never allowed."""
     with services() as svc:
         job = svc.migration.change_policy(vault_name, name, policy_name)
-        _job_out(svc, vault_name, [job], output)
-
-
-def _job_out(svc: Services, vault: str, jobs: list[JobRecord], output: OutputFormat) -> None:
-    bodies = [job_to_arm(svc.vaults.scope, vault, j, svc.clock.now()) for j in jobs]
-    if output is OutputFormat.JSON:
-        emit_json(bodies[0] if len(bodies) == 1 else bodies)
-    else:
-        emit_table(
-            None,
-            ["Job", "Operation", "Status", "Item"],
-            [
-                (j.id, display_operation(j.operation, j.sub_type), j.status, j.item_name)
-                for j in jobs
-            ],
-        )
+    render_jobs(vault_name, [job], output, single=True)
 
 
 MIGRATION_WARNING = (
@@ -239,12 +216,14 @@ def migrate(
                 "migration not confirmed: nothing was changed (--yes skips this)"
             )
         if item_name is not None:
-            _job_out(
-                svc, vault_name, [svc.migration.migrate(vault_name, item_name, policy_name)], output
-            )
-            return
-        jobs, skipped = svc.migration.migrate_all(vault_name, policy_name)
+            jobs = [svc.migration.migrate(vault_name, item_name, policy_name)]
+            skipped: list[Skipped] = []
+        else:
+            jobs, skipped = svc.migration.migrate_all(vault_name, policy_name)
         bodies = [job_to_arm(svc.vaults.scope, vault_name, j, svc.clock.now()) for j in jobs]
+    if item_name is not None:
+        render_jobs(vault_name, jobs, output, single=True)
+        return
     rest = [{"item": s.item, "code": s.code, "reason": s.reason} for s in skipped]
     if output is OutputFormat.JSON:
         emit_json({"jobs": bodies, "skipped": rest})
