@@ -235,3 +235,60 @@ def test_every_refusal_changes_nothing(vmvault, vmvault_json, tmp_path: Path) ->
     item = vmvault_json("item", "show", "--vault-name", "v1", "--name", "clustered")
     assert item["properties"]["excludedDisks"][0]["lun"] == 0
     assert "shared" in item["properties"]["excludedDisks"][0]["reason"]
+
+
+def test_a_failed_migration_leaves_the_item_on_its_standard_policy(
+    vmvault, vmvault_json, tmp_path: Path
+) -> None:
+    lab = _setup(vmvault, tmp_path)
+    disk = _vm(lab, "app")
+    vmvault(
+        "protection", "enable-for-vm", "--vault-name", "v1", "--vm", "app", "--policy-name", "std"
+    )
+    _wait(
+        vmvault,
+        vmvault_json("protection", "backup-now", "--vault-name", "v1", "--item-name", "app"),
+    )
+    before = vmvault_json("recoverypoint", "list", "--vault-name", "v1", "--item-name", "app")
+    sha = _sha(disk)
+    doc = json.loads((lab / "app.vm.json").read_text())
+    doc["disks"][0]["data_access_auth"] = True  # the migration's backup must fail
+    (lab / "app.vm.json").write_text(json.dumps(doc))
+    job = vmvault_json(
+        "protection",
+        "migrate",
+        "--vault-name",
+        "v1",
+        "--item-name",
+        "app",
+        "--policy-name",
+        "enh",
+        "--yes",
+    )
+    failed = json.loads(_wait(vmvault, job, ok=False).stdout)
+    assert failed["properties"]["status"] == "Failed"
+    assert failed["properties"]["errorDetails"][0]["errorCode"] == (
+        "UserErrorDiskDataAccessAuthNotSupported"
+    )
+    item = vmvault_json("item", "show", "--vault-name", "v1", "--name", "app")
+    assert item["properties"]["policyName"] == "std"
+    assert (
+        vmvault_json("recoverypoint", "list", "--vault-name", "v1", "--item-name", "app") == before
+    )
+    out = tmp_path / "out"
+    restore = vmvault_json(
+        "restore",
+        "restore-disks",
+        "--vault-name",
+        "v1",
+        "--item-name",
+        "app",
+        "--rp-name",
+        before[0]["name"],
+        "--target-dir",
+        str(out),
+        "--source-tier",
+        "Vault",
+    )
+    _wait(vmvault, restore)
+    assert _sha(out / "app-os.raw") == sha
