@@ -35,6 +35,7 @@ import zstandard
 
 from vmvault.storage.local import LocalStorage
 from vmvault.vault.backup import DiskSource, Progress, backup_point
+from vmvault.vault.crypto import KeyRing
 from vmvault.vault.disks import DiskReader, Extent
 from vmvault.vault.format import DEFAULT_CHUNK_SIZE
 from vmvault.vault.readers import open_disk
@@ -175,35 +176,32 @@ def tree_allocated(root: Path) -> int:
 
 @contextlib.contextmanager
 def mounted(image: Path, mnt: Path) -> Iterator[Path]:
-    """Loop-mount ``image`` on ``mnt``; always unmounted and detached, even on Ctrl+C."""
+    """Loop-mount ``image`` on ``mnt``; always unmounted and detached, even on Ctrl+C (which
+    may land between ``losetup`` attaching a device and printing its name)."""
     mnt.mkdir(exist_ok=True)
-    loop = sh("losetup", "--find", "--show", image).strip()
     try:
+        loop = sh("losetup", "--find", "--show", image).strip()
         sh("mount", loop, mnt)
-        try:
-            yield mnt
-        finally:
-            os.sync()
-            for attempt in range(5):
-                try:
-                    sh("umount", mnt)
-                    break
-                except BenchError:
-                    if attempt == 4:
-                        raise
-                    time.sleep(1)
+        yield mnt
     finally:
-        sh("losetup", "-d", loop)
+        os.sync()
+        release(image, mnt)
 
 
-def release_stale(images: Sequence[Path], mnt: Path) -> None:
-    """Undo mounts and loop devices a killed earlier run left behind."""
-    if mnt.is_dir() and os.path.ismount(mnt):
-        sh("umount", mnt)
-    for image in images:
-        if image.exists():
-            for line in sh("losetup", "-j", image).splitlines():
-                sh("losetup", "-d", line.split(":", 1)[0])
+def release(image: Path, mnt: Path) -> None:
+    """Unmount ``mnt`` and detach every loop device of ``image`` (also what a killed run left)."""
+    for attempt in range(5):
+        if not (mnt.is_dir() and os.path.ismount(mnt)):
+            break
+        try:
+            sh("umount", mnt)
+        except BenchError:
+            if attempt == 4:
+                raise
+            time.sleep(1)
+    if image.exists():
+        for line in sh("losetup", "-j", image).splitlines():
+            sh("losetup", "-d", line.split(":", 1)[0])
 
 
 def fs_used(mnt: Path) -> int:
@@ -329,7 +327,8 @@ def build_changed(scale: Scale, base: Path, image: Path, mnt: Path) -> dict[str,
 def ensure_images(scale: Scale, d: Path, rebuild: bool) -> tuple[dict[str, Any], dict[str, Any]]:
     disk1, disk2, mnt = d / "disk.raw", d / "disk2.raw", d / "mnt"
     m1, m2 = d / "disk.json", d / "disk2.json"
-    release_stale([disk1, disk2], mnt)
+    release(disk1, mnt)
+    release(disk2, mnt)
 
     def cached(marker: Path, image: Path) -> dict[str, Any] | None:
         if rebuild or not marker.exists() or not image.exists():
@@ -419,6 +418,7 @@ def phase_backup(args: argparse.Namespace) -> dict[str, Any]:
         "data_chunks": disk.data_chunks,
         "new_chunks": disk.new_chunks,
         "stored_bytes": disk.stored_bytes,
+        "compression_level": vault.keys.compression_level,
     }
 
 
@@ -708,6 +708,9 @@ def summarize(res: dict[str, Any], base: dict[str, Any], changed: dict[str, Any]
         "phases": rows,
         "sizes": {"vmvault": vm["size"], "restic": rs.get("size"), "ratio": size_ratio},
         "peak_rss_vmvault": peak,
+        "vmvault_compression_levels": sorted(
+            {rows[p]["vmvault_detail"]["compression_level"] for p in ("full", "incr", "hinted")}
+        ),
         "targets": targets,
         "correctness": correct,
         "hints": res["hints"],
@@ -732,7 +735,8 @@ def print_report(s: dict[str, Any], base: dict[str, Any], changed: dict[str, Any
     print(
         f"\nimage: {base['image_size'] / GiB:.0f} GiB, allocated {base['allocated'] / GB:.2f} GB"
         f" (fs used {base['fs_used'] / GB:.2f} GB); change +{changed['added_bytes'] / GB:.3f} "
-        f"GB of files, {s['hints']['bytes'] / GB:.3f} GB of 64 KiB blocks differ"
+        f"GB of files, {s['hints']['bytes'] / GB:.3f} GB of 64 KiB blocks differ; vmvault zstd "
+        f"level {', '.join(map(str, s['vmvault_compression_levels']))}, encrypted like restic"
     )
     print(
         f"{'phase':<22}{'vmvault s':>10}{'restic s':>9}{'restic/vmv':>11}{'vmv GB/s':>9}"
@@ -829,7 +833,11 @@ def environment(args: argparse.Namespace) -> dict[str, Any]:
         "restic": sh("restic", "version").strip(),
         "reader": "vmvault.vault.readers.open_disk(path, 'raw')",
         "workers": args.workers,
-        "compression_level": args.compression_level,
+        "compression_level": (
+            KeyRing().compression_level
+            if args.compression_level is None
+            else args.compression_level
+        ),
         "chunk_size": args.chunk_size,
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -892,6 +900,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         calibration["after"] = cpu_calibration()
     except BenchError as exc:
         raise SystemExit(f"bench failed: {exc}") from None
+    except KeyboardInterrupt:  # mounts and loop devices were released on the way out
+        print("\ninterrupted", file=sys.stderr)
+        return 130
     summary = summarize(res, base, changed)
     print_report(summary, base, changed)
     for when, cal in calibration.items():
