@@ -13,20 +13,28 @@ import typer
 from vmvault.cli.output import handles_errors
 from vmvault.cli.state import services
 from vmvault.domain.errors import VmvaultError
+from vmvault.services.context import Services
 from vmvault.services.jobs import worker_id
 
 
 @handles_errors
 def serve(
     tick: float = typer.Option(30.0, "--tick", help="Seconds between scheduler passes"),
+    recompress_budget: float = typer.Option(
+        60.0,
+        "--recompress-budget",
+        min=0.0,
+        help="Seconds per pass spent recompressing new chunks when no job waits (0 = never)",
+    ),
     run_for: float = typer.Option(
         0.0, "--run-for", help="Stop after this many seconds (0 = until stopped)", hidden=True
     ),
 ) -> None:
     """Run the scheduler and a worker on $VMVAULT_HOME until stopped (Ctrl+C or SIGTERM).
 
-    Each pass queues the policy slots that are due (once each), runs queued jobs, and applies
-    retention (expired snapshots and vault copies are deleted).
+    Each pass queues the policy slots that are due (once each), runs queued jobs, applies
+    retention (expired snapshots and vault copies are deleted), then recompresses chunks that
+    backups stored at the fast ingest level, for at most --recompress-budget seconds.
     """
     stop = threading.Event()
 
@@ -57,12 +65,35 @@ def serve(
                     f"{report.snapshots_deleted} snapshot(s) and "
                     f"{report.vault_points_deleted} vault point(s) expired"
                 )
+                if recompress_budget > 0:
+                    _recompress(svc, recompress_budget)
             except VmvaultError as exc:  # one bad item must not stop the scheduler
                 _log(f"scheduler pass failed: ({exc.code}) {exc.message}")
             if run_for and time.monotonic() - started >= run_for:
                 break
             stop.wait(min(tick, run_for) if run_for else tick)
         _log("vmvault serve: stopped")
+
+
+def _recompress(svc: Services, budget: float) -> None:
+    """Settle new chunks in every vault, within ``budget`` seconds in all."""
+    deadline = time.monotonic() + budget
+    for vault in svc.vaults.all():
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return
+        try:
+            r = svc.vault_data.recompress(vault.name, svc.settings.passphrase, budget_seconds=left)
+        except VmvaultError as exc:  # busy (garbage collection), locked, no passphrase: later
+            _log(f"recompression of vault {vault.name} skipped: ({exc.code}) {exc.message}")
+            continue
+        if r.chunks:
+            _log(
+                f"vault {vault.name}: recompressed {r.rewritten} of {r.chunks} new chunk(s), "
+                f"{r.bytes_before} -> {r.bytes_after} bytes, {r.remaining} left"
+            )
+        for problem in r.problems:
+            _log(f"vault {vault.name}: {problem} (run vmvault vault check)")
 
 
 def _log(message: str) -> None:

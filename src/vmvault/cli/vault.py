@@ -163,3 +163,54 @@ def gc(
         emit_json(body)
     else:
         emit_table(None, list(body), [list(body.values())])
+
+
+@app.command("recompress")
+@handles_errors
+def recompress(
+    name: str = typer.Option(..., "--name", "-n"),
+    budget: float = typer.Option(
+        0.0, "--budget", min=0.0, help="Stop after about this many seconds (0 = until done)"
+    ),
+    workers: int = typer.Option(0, "--workers", min=0, help="Threads (0 = the default)"),
+    passphrase_file: str = PassphraseFileOption,
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Recompress the chunks backups stored at the fast ingest level (zstd -5) at the settled
+    level (zstd 3). `vmvault serve` does this between jobs; this runs it now.
+
+    Exits 3 when a listed chunk is damaged (it is left as it is: run `vault check`).
+    """
+    with services() as svc:
+        r = svc.vault_data.recompress(
+            name,
+            passphrase(passphrase_file),
+            budget_seconds=budget or None,
+            workers=workers or None,
+        )
+    body = {
+        "points": r.points,
+        "chunks": r.chunks,
+        "rewrittenChunks": r.rewritten,
+        "missingChunks": r.missing,
+        "bytesBefore": r.bytes_before,
+        "bytesAfter": r.bytes_after,
+        "remainingChunks": r.remaining,
+        "problems": r.problems,
+    }
+    if output is OutputFormat.JSON:
+        emit_json(body)
+    else:
+        emit_table(
+            None,
+            [k for k in body if k != "problems"],
+            [[v for k, v in body.items() if k != "problems"]],
+        )
+        for problem in r.problems:
+            typer.echo(problem, err=True)
+    if r.problems:
+        raise fail(
+            f"ERROR: (VaultCheckFailed) vault {name!r}: {len(r.problems)} damaged chunk(s) "
+            "were left as they are; run vmvault vault check",
+            3,
+        )

@@ -4,7 +4,8 @@ Per disk, only chunks that hold allocated data are read (holes and known zeros n
 With changed-extent hints and a previous point of the same disk, only the hinted chunks are
 read; every other chunk keeps the previous point's id without being read or hashed. Without
 hints, every allocated chunk is read and hashed, and only chunks the vault does not hold yet
-are compressed, encrypted and stored.
+are compressed (at the fast ingest level; recompression settles them later), encrypted and
+stored.
 
 Reading, hashing, compression, encryption and upload run in a bounded thread pool (the
 libraries release the GIL); at most ``2 * workers`` chunks are in flight, so memory stays
@@ -23,6 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from vmvault.vault import format as fmt
+from vmvault.vault.allocator import keep_chunk_buffers
 from vmvault.vault.crypto import ZERO_ID
 from vmvault.vault.disks import DiskReader, Extent
 from vmvault.vault.index import DiskIndex
@@ -83,14 +85,16 @@ def backup_point(
     fmt.check_point_name("item", item)
     fmt.check_point_name("point", point)
     progress = progress or Progress()
+    keep_chunk_buffers()
     with backup_lock(vault, time), ThreadPoolExecutor(workers or default_workers()) as pool:
         plans = [_plan(vault, d, previous) for d in disks]
         progress.total_bytes = sum(p.work_bytes for p in plans)
         indexes: dict[int, DiskIndex] = {}
         entries = []
+        provisional: list[bytes] = []  # new chunks stored at the ingest level
         for plan in plans:
             stored, new = _run(
-                vault, plan, pool, progress, on_progress, workers or default_workers()
+                vault, plan, pool, progress, on_progress, workers or default_workers(), provisional
             )
             indexes[plan.disk.lun] = plan.index
             entries.append(
@@ -116,7 +120,8 @@ def backup_point(
             disks=tuple(entries),
             metadata=metadata or {},
         )
-        vault.write_point(manifest, indexes)
+        settled = vault.keys.ingest_level == vault.keys.compression_level
+        vault.write_point(manifest, indexes, () if settled else provisional)
     return manifest
 
 
@@ -166,8 +171,10 @@ def _run(
     progress: Progress,
     on_progress: Callable[[Progress], None] | None,
     workers: int,
+    stored_ids: list[bytes],
 ) -> tuple[int, int]:
-    """Read, hash and store the plan's chunks; fill its index. Returns (stored bytes, new)."""
+    """Read, hash and store the plan's chunks; fill its index and add the ids of the chunks
+    it stored to ``stored_ids``. Returns (stored bytes, new chunks)."""
     known = plan.known
     known_lock = threading.Lock()
     zero = bytes(vault.config.chunk_size)
@@ -185,7 +192,7 @@ def _run(
             known.add(cid)
         stored = 0
         if not seen and not vault.has_chunk(cid):
-            stored = vault.put_chunk(cid, data)
+            stored = vault.put_chunk(cid, data, level=vault.keys.ingest_level)
         progress.add(length, length, stored, 1 if stored else 0)
         return i, cid, stored
 
@@ -204,8 +211,10 @@ def _run(
             for fut in done:
                 i, cid, stored = fut.result()  # a failure stops the backup: no manifest
                 plan.index.ids[i] = cid
-                stored_total += stored
-                new_total += 1 if stored else 0
+                if stored:
+                    stored_total += stored
+                    new_total += 1
+                    stored_ids.append(cid)
             if on_progress is not None:
                 on_progress(progress)
     except BaseException:

@@ -101,6 +101,10 @@ def manifest_name(item: str, point: str) -> str:
     return point_prefix(item, point) + "manifest"
 
 
+def provisional_name(item: str, point: str) -> str:
+    return point_prefix(item, point) + "provisional"
+
+
 def index_name(item: str, point: str, lun: int) -> str:
     return point_prefix(item, point) + f"disk-{lun}.idx"
 

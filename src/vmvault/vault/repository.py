@@ -7,7 +7,7 @@ collection go through it. It is safe to use from several threads.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,7 +32,7 @@ from vmvault.vault.index import DiskIndex
 from vmvault.vault.manifest import PointManifest
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class PointRef:
     item: str
     point: str
@@ -119,14 +119,20 @@ class Vault:
         self.storage.put(name, blob)
         return len(blob)
 
-    def get_chunk(self, chunk_id: bytes) -> bytes:
-        """A chunk's plaintext, verified against its id."""
-        name = fmt.chunk_name(chunk_id)
+    def get_chunk_blob(self, chunk_id: bytes) -> bytes:
+        """A chunk's stored (sealed) bytes, unverified."""
         try:
-            blob = self.storage.get(name)
+            return self.storage.get(fmt.chunk_name(chunk_id))
         except ObjectNotFoundError:
             raise MissingObjectError(f"chunk {chunk_id.hex()} is missing from the vault") from None
-        data = self.keys.open(name, blob)
+
+    def get_chunk(self, chunk_id: bytes) -> bytes:
+        """A chunk's plaintext, verified against its id."""
+        return self.open_chunk(chunk_id, self.get_chunk_blob(chunk_id))
+
+    def open_chunk(self, chunk_id: bytes, blob: bytes) -> bytes:
+        """The plaintext of a chunk's sealed ``blob``, verified against its id."""
+        data = self.keys.open(fmt.chunk_name(chunk_id), blob)
         if self.chunk_id(data) != chunk_id:
             raise CorruptObjectError(
                 f"chunk {chunk_id.hex()} is corrupt: its content does not match its id"
@@ -137,11 +143,19 @@ class Vault:
         return (n for n in self.storage.list("chunks/") if not n.endswith("/"))
 
     # -- points ----------------------------------------------------------------------------
-    def write_point(self, manifest: PointManifest, indexes: dict[int, DiskIndex]) -> None:
-        """Write the indexes, then the manifest (which makes the point exist)."""
+    def write_point(
+        self,
+        manifest: PointManifest,
+        indexes: dict[int, DiskIndex],
+        provisional: Sequence[bytes] = (),
+    ) -> None:
+        """Write the indexes and the list of chunks stored at the ingest level (if any), then
+        the manifest (which makes the point exist)."""
         for lun, index in indexes.items():
             name = fmt.index_name(manifest.item, manifest.point, lun)
             self.storage.put(name, self.keys.seal(name, index.to_bytes()))
+        if provisional:
+            self.write_provisional(PointRef(manifest.item, manifest.point), provisional)
         name = fmt.manifest_name(manifest.item, manifest.point)
         self.storage.put(name, self.keys.seal(name, manifest.to_json()))
 
@@ -186,6 +200,38 @@ class Vault:
         if self.index_hash(index) != entry.index_hash:
             raise CorruptObjectError(f"index {name} does not match its manifest")
         return index
+
+    # -- chunks still at the ingest level (docs/vault-format.md, "Compression levels") -------
+    def provisional_points(self) -> list[PointRef]:
+        """Points that have a manifest and a list of chunks still to recompress."""
+        found = set()
+        for name in self.storage.list("points/"):
+            parts = name.split("/")
+            if len(parts) == 4 and parts[3] in ("manifest", "provisional"):
+                found.add((parts[1], parts[2], parts[3]))
+        return sorted(
+            PointRef(item, point)
+            for item, point, kind in found
+            if kind == "provisional" and (item, point, "manifest") in found
+        )
+
+    def read_provisional(self, ref: PointRef) -> list[bytes]:
+        name = fmt.provisional_name(ref.item, ref.point)
+        try:
+            body = self.keys.open(name, self.storage.get(name))
+        except ObjectNotFoundError:
+            return []
+        if len(body) % 32:
+            raise CorruptObjectError(f"{name} is damaged: its length is not a multiple of 32")
+        return [body[i : i + 32] for i in range(0, len(body), 32)]
+
+    def write_provisional(self, ref: PointRef, chunk_ids: Sequence[bytes]) -> None:
+        """Replace the point's list (delete it when ``chunk_ids`` is empty)."""
+        name = fmt.provisional_name(ref.item, ref.point)
+        if not chunk_ids:
+            self.storage.delete(name)
+            return
+        self.storage.put(name, self.keys.seal(name, b"".join(chunk_ids)))
 
     def delete_point(self, item: str, point: str) -> None:
         """Delete the manifest first (the point is gone), then its indexes."""

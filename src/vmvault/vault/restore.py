@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from vmvault.vault.allocator import keep_chunk_buffers
 from vmvault.vault.backup import Progress, default_workers
 from vmvault.vault.crypto import ZERO_ID
 from vmvault.vault.errors import VaultError
@@ -47,6 +48,7 @@ def restore_disk(
         raise VaultError(f"format {image_format!r} is not valid: allowed values are raw, qcow2")
     if target.exists():
         raise VaultError(f"{target} already exists: restore into a new file")
+    keep_chunk_buffers()
     index = vault.read_index(manifest, lun)
     raw = target.with_name(f".{target.name}.partial")
     progress = progress or Progress()
