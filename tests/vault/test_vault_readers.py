@@ -8,6 +8,7 @@ test that leaves a qemu-nbd child of this process behind, zombies included.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import itertools
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 import pytest
 
 from vmvault.domain.errors import InvalidInputError, NotFoundError, VmvaultError
+from vmvault.vault.allocator import aligned_buffer
 from vmvault.vault.disks import DiskReader, Extent
 from vmvault.vault.readers import (
     Qcow2DiskReader,
@@ -281,6 +283,53 @@ def test_raw_concurrent_reads(make_raw_image: Callable[[str, int, Sequence[Write
         offsets = range(0, 16 * MiB, 256 * KiB)
         results = list(pool.map(lambda off: reader.read(off, 256 * KiB), offsets))
     assert b"".join(results) == content
+
+
+@pytest.mark.parametrize("direct", [True, False])
+def test_raw_read_into_matches_read_with_and_without_o_direct(
+    make_raw_image: Callable[[str, int, Sequence[Write]], Path], direct: bool
+) -> None:
+    size = 1 * MiB + 1000
+    path = make_raw_image("into.raw", size, [])
+    content = random.Random(3).randbytes(size)
+    path.write_bytes(content)
+    buf = aligned_buffer(256 * KiB)
+    with RawDiskReader(path) as reader:
+        if direct:  # the test folder's filesystem must do direct I/O for this case
+            assert reader._direct is not None
+        else:
+            os.close(reader._direct or os.open(path, os.O_RDONLY))
+            reader._direct = None
+        for offset, length in [(0, 256 * KiB), (768 * KiB, 256 * KiB), (MiB, 1000),
+                               (MiB, 256 * KiB), (size + 5, 100), (1000, 5000)]:  # fmt: skip
+            got = reader.read_into(offset, length, buf)
+            assert (
+                bytes(got)
+                == reader.read(offset, length)
+                == (content[offset : offset + length].ljust(length, b"\0"))
+            )
+        os.truncate(path, 4096)  # shrunk after open: zeros, as with read
+        assert bytes(reader.read_into(0, 8192, buf)) == content[:4096] + bytes(4096)
+
+
+def test_raw_read_into_falls_back_when_direct_reads_are_refused(
+    make_raw_image: Callable[[str, int, Sequence[Write]], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = make_raw_image("einval.raw", 64 * KiB, [(0, 64 * KiB, 0x33)])
+    real = os.preadv
+    with RawDiskReader(path) as reader:
+        direct = reader._direct
+
+        def preadv(fd: int, buffers: list[memoryview], offset: int) -> int:
+            if fd == direct:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            return real(fd, buffers, offset)
+
+        monkeypatch.setattr(os, "preadv", preadv)
+        assert bytes(reader.read_into(0, 64 * KiB, aligned_buffer(64 * KiB))) == b"\x33" * (
+            64 * KiB
+        )
+        assert reader._direct is None
 
 
 def test_raw_block_device(

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from vmvault.vault import format as fmt
-from vmvault.vault.allocator import keep_chunk_buffers
+from vmvault.vault.allocator import keep_chunk_buffers, thread_buffer
 from vmvault.vault.crypto import ZERO_ID
 from vmvault.vault.disks import DiskReader, Extent
 from vmvault.vault.index import DiskIndex
@@ -177,16 +177,24 @@ def _run(
     it stored to ``stored_ids``. Returns (stored bytes, new chunks)."""
     known = plan.known
     known_lock = threading.Lock()
-    zero = bytes(vault.config.chunk_size)
+    chunk_size = vault.config.chunk_size
+    zero_ids: dict[int, bytes] = {}  # chunk length -> id of that many zero bytes
     stored_total = new_total = 0
+    read_into = getattr(plan.disk.reader, "read_into", None)
 
     def one(i: int) -> tuple[int, bytes, int]:
         length = plan.index.chunk_length(i)
-        data = plan.disk.reader.read(i * vault.config.chunk_size, length)
-        if data == (zero if length == len(zero) else bytes(length)):
+        data: bytes | memoryview
+        if read_into is not None:  # straight into this thread's buffer, no copy
+            data = read_into(i * chunk_size, length, thread_buffer("read", chunk_size))
+        else:
+            data = plan.disk.reader.read(i * chunk_size, length)
+        cid = vault.chunk_id(data)
+        if length not in zero_ids:
+            zero_ids[length] = vault.chunk_id(bytes(length))
+        if cid == zero_ids[length]:  # hashing is faster than comparing a view with zeros
             progress.add(length, length, 0, 0)
             return i, ZERO_ID, 0
-        cid = vault.chunk_id(data)
         with known_lock:
             seen = cid in known
             known.add(cid)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import mmap
 import os
 import threading
 from dataclasses import dataclass
@@ -54,10 +55,10 @@ class KeyRing:
             return blake3.blake3(data).digest()
         return blake3.blake3(data, key=self.id_key).digest()
 
-    def seal(self, name: str, plaintext: bytes, *, level: int | None = None) -> bytes:
+    def seal(self, name: str, plaintext: bytes | memoryview, *, level: int | None = None) -> bytes:
         """The stored form of ``plaintext`` under ``name`` (compressed when worth it)."""
         flags = 0
-        payload: bytes = plaintext
+        payload: bytes | memoryview = plaintext
         if plaintext:
             compressed = _compressor(level or self.compression_level).compress(plaintext)
             if len(compressed) <= len(plaintext) * COMPRESS_WORTH:
@@ -70,6 +71,38 @@ class KeyRing:
 
     def open(self, name: str, blob: bytes) -> bytes:
         """The plaintext of a sealed object; CorruptObjectError if it is damaged or misplaced."""
+        payload, compressed = self._unseal(name, blob)
+        if compressed:
+            try:
+                return _decompressor().decompress(payload)
+            except zstandard.ZstdError as exc:
+                raise CorruptObjectError(f"object {name} is damaged: {exc}") from None
+        return bytes(payload)  # a copy only for an unencrypted, uncompressed object
+
+    def open_into(self, name: str, blob: bytes, buf: mmap.mmap, size: int) -> memoryview:
+        """Like ``open`` for an object of ``size`` plaintext bytes, written into ``buf``
+        (decompressed straight into it); returns the view of those bytes."""
+        payload, compressed = self._unseal(name, blob)
+        view = memoryview(buf)
+        if not compressed:
+            if len(payload) != size:
+                raise CorruptObjectError(
+                    f"object {name} is damaged: {len(payload)} bytes where {size} belong"
+                )
+            view[:size] = payload
+            return view[:size]
+        try:
+            reader = _decompressor().stream_reader(payload)
+            got = reader.readinto(view[:size])
+            extra = reader.read(1)
+        except zstandard.ZstdError as exc:
+            raise CorruptObjectError(f"object {name} is damaged: {exc}") from None
+        if got != size or extra:
+            raise CorruptObjectError(f"object {name} is damaged: it is not {size} bytes long")
+        return view[:size]
+
+    def _unseal(self, name: str, blob: bytes) -> tuple[bytes | memoryview, bool]:
+        """The payload of a sealed object (decrypted) and whether it is compressed."""
         if len(blob) < 5 or blob[:4] != MAGIC:
             raise CorruptObjectError(f"object {name} is damaged: it does not start with {MAGIC!r}")
         flags = blob[4]
@@ -87,12 +120,7 @@ class KeyRing:
                 ) from None
         elif self.data_key is not None:
             raise CorruptObjectError(f"object {name} is not encrypted in an encrypted vault")
-        if flags & FLAG_ZSTD:
-            try:
-                return _decompressor().decompress(payload)
-            except zstandard.ZstdError as exc:
-                raise CorruptObjectError(f"object {name} is damaged: {exc}") from None
-        return bytes(payload)  # a copy only for an unencrypted, uncompressed object
+        return payload, bool(flags & FLAG_ZSTD)
 
 
 _local = threading.local()

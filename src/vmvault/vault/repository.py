@@ -6,6 +6,7 @@ collection go through it. It is safe to use from several threads.
 
 from __future__ import annotations
 
+import mmap
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -112,7 +113,9 @@ class Vault:
         except ObjectNotFoundError:
             return False
 
-    def put_chunk(self, chunk_id: bytes, data: bytes, *, level: int | None = None) -> int:
+    def put_chunk(
+        self, chunk_id: bytes, data: bytes | memoryview, *, level: int | None = None
+    ) -> int:
         """Store a chunk (durable on return); returns the bytes stored."""
         name = fmt.chunk_name(chunk_id)
         blob = self.keys.seal(name, data, level=level)
@@ -129,6 +132,16 @@ class Vault:
     def get_chunk(self, chunk_id: bytes) -> bytes:
         """A chunk's plaintext, verified against its id."""
         return self.open_chunk(chunk_id, self.get_chunk_blob(chunk_id))
+
+    def read_chunk_into(self, chunk_id: bytes, buf: mmap.mmap, size: int) -> memoryview:
+        """A chunk of ``size`` bytes read into ``buf``, verified against its id."""
+        name = fmt.chunk_name(chunk_id)
+        data = self.keys.open_into(name, self.get_chunk_blob(chunk_id), buf, size)
+        if self.chunk_id(data) != chunk_id:
+            raise CorruptObjectError(
+                f"chunk {chunk_id.hex()} is corrupt: its content does not match its id"
+            )
+        return data
 
     def open_chunk(self, chunk_id: bytes, blob: bytes) -> bytes:
         """The plaintext of a chunk's sealed ``blob``, verified against its id."""
