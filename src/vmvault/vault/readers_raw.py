@@ -209,4 +209,3 @@ def _open_direct(path: str) -> int | None:
         return os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_DIRECT)
     except OSError:
         return None
-
