@@ -419,3 +419,48 @@ def _wait(vmvault_json, job: dict, ok: bool) -> str:
         if ok:
             raise
     return job["name"]
+
+
+def test_serve_runs_the_backup_then_recompresses_its_new_chunks(
+    vmvault, vmvault_json, lab: Path, tmp_path
+) -> None:
+    vmvault("vault", "create", "--name", "v1")
+    vmvault("policy", "create", "--vault-name", "v1", "--name", "enh", "--sub-type", "Enhanced")
+    vmvault("source", "add", "--name", "lab", "--type", "files", "--path", str(lab))
+    vmvault(
+        "protection", "enable-for-vm", "--vault-name", "v1", "--vm", "lab/web01",
+        "--policy-name", "enh",
+    )  # fmt: skip
+    vmvault("protection", "backup-now", "--vault-name", "v1", "--item-name", "web01")
+    proc = vmvault("serve", "--tick", "0.2", "--run-for", "2")
+    assert "Backup web01: Completed" in proc.stderr
+    assert "vault v1: recompressed" in proc.stderr and ", 0 left" in proc.stderr
+    again = vmvault_json("vault", "recompress", "--name", "v1", "--output", "json")
+    assert again == {
+        "points": 0, "chunks": 0, "rewrittenChunks": 0, "missingChunks": 0, "bytesBefore": 0,
+        "bytesAfter": 0, "remainingChunks": 0, "problems": [],
+    }  # fmt: skip
+    assert vmvault_json("vault", "check", "--name", "v1", "--read-data", "--output", "json")["ok"]
+    (point,) = _points(vmvault_json)
+    out = tmp_path / "after-recompress"
+    _restore(vmvault_json, point["name"], out, "--source-tier", "Vault")
+    assert _sha(out / "web01-os.raw") == _sha(lab / "web01-os.raw")
+    assert _qcow2_sha(out / "web01-data0.qcow2", tmp_path) == _qcow2_sha(
+        lab / "web01-data0.qcow2", tmp_path
+    )
+
+
+def test_vault_recompress_settles_a_backups_chunks(vmvault, vmvault_json, lab: Path) -> None:
+    vmvault("vault", "create", "--name", "v1")
+    vmvault("policy", "create", "--vault-name", "v1", "--name", "enh", "--sub-type", "Enhanced")
+    vmvault("source", "add", "--name", "lab", "--type", "files", "--path", str(lab))
+    vmvault(
+        "protection", "enable-for-vm", "--vault-name", "v1", "--vm", "lab/web01",
+        "--policy-name", "enh",
+    )  # fmt: skip
+    _job(vmvault_json, "protection", "backup-now", "--vault-name", "v1", "--item-name", "web01")
+    done = vmvault_json("vault", "recompress", "--name", "v1", "--output", "json")
+    assert done["points"] == 1 and done["chunks"] > 0 and done["remainingChunks"] == 0
+    assert done["bytesAfter"] <= done["bytesBefore"] and done["problems"] == []
+    bad = vmvault("vault", "recompress", "--name", "v1", "--budget", "-1", ok=False)
+    assert bad.returncode != 0 and "--budget" in bad.stderr
