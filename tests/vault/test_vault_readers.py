@@ -294,7 +294,7 @@ def test_raw_read_into_matches_read_with_and_without_o_direct(
     content = random.Random(3).randbytes(size)
     path.write_bytes(content)
     buf = aligned_buffer(256 * KiB)
-    with RawDiskReader(path) as reader:
+    with RawDiskReader(path, direct=True) as reader:
         if direct:  # the test folder's filesystem must do direct I/O for this case
             assert reader._direct is not None
         else:
@@ -317,7 +317,7 @@ def test_raw_read_into_falls_back_when_direct_reads_are_refused(
 ) -> None:
     path = make_raw_image("einval.raw", 64 * KiB, [(0, 64 * KiB, 0x33)])
     real = os.preadv
-    with RawDiskReader(path) as reader:
+    with RawDiskReader(path, direct=True) as reader:
         direct = reader._direct
 
         def preadv(fd: int, buffers: list[memoryview], offset: int) -> int:
