@@ -421,9 +421,8 @@ def _wait(vmvault_json, job: dict, ok: bool) -> str:
     return job["name"]
 
 
-def test_serve_runs_the_backup_then_recompresses_its_new_chunks(
-    vmvault, vmvault_json, lab: Path, tmp_path
-) -> None:
+def _protect_web01(vmvault, lab: Path) -> None:
+    """Vault v1, an Enhanced policy, the lab source, and web01 protected."""
     vmvault("vault", "create", "--name", "v1")
     vmvault("policy", "create", "--vault-name", "v1", "--name", "enh", "--sub-type", "Enhanced")
     vmvault("source", "add", "--name", "lab", "--type", "files", "--path", str(lab))
@@ -431,6 +430,12 @@ def test_serve_runs_the_backup_then_recompresses_its_new_chunks(
         "protection", "enable-for-vm", "--vault-name", "v1", "--vm", "lab/web01",
         "--policy-name", "enh",
     )  # fmt: skip
+
+
+def test_serve_runs_the_backup_then_recompresses_its_new_chunks(
+    vmvault, vmvault_json, lab: Path, tmp_path
+) -> None:
+    _protect_web01(vmvault, lab)
     vmvault("protection", "backup-now", "--vault-name", "v1", "--item-name", "web01")
     proc = vmvault("serve", "--tick", "0.2", "--run-for", "2")
     assert "Backup web01: Completed" in proc.stderr
@@ -451,13 +456,7 @@ def test_serve_runs_the_backup_then_recompresses_its_new_chunks(
 
 
 def test_vault_recompress_settles_a_backups_chunks(vmvault, vmvault_json, lab: Path) -> None:
-    vmvault("vault", "create", "--name", "v1")
-    vmvault("policy", "create", "--vault-name", "v1", "--name", "enh", "--sub-type", "Enhanced")
-    vmvault("source", "add", "--name", "lab", "--type", "files", "--path", str(lab))
-    vmvault(
-        "protection", "enable-for-vm", "--vault-name", "v1", "--vm", "lab/web01",
-        "--policy-name", "enh",
-    )  # fmt: skip
+    _protect_web01(vmvault, lab)
     _job(vmvault_json, "protection", "backup-now", "--vault-name", "v1", "--item-name", "web01")
     done = vmvault_json("vault", "recompress", "--name", "v1", "--output", "json")
     assert done["points"] == 1 and done["chunks"] > 0 and done["remainingChunks"] == 0
