@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from vault_helpers import CHUNK, MiB, sha256_file, write_image
 
+from vmvault.storage.base import Storage
 from vmvault.storage.local import LocalStorage
 from vmvault.storage.memory import MemoryStorage
+from vmvault.storage.s3 import S3Storage
 from vmvault.vault import format as fmt
 from vmvault.vault.backup import DiskSource, backup_point
 from vmvault.vault.check import check_vault
@@ -45,7 +48,7 @@ def _image(tmp_path: Path, name: str, seed: int) -> Path:
     return write_image(tmp_path / name, 8 * MiB, writes)
 
 
-def _vault(storage: LocalStorage | MemoryStorage, passphrase: str | None = "pw") -> Vault:
+def _vault(storage: Storage, passphrase: str | None = "pw") -> Vault:
     Vault.create(storage, NOW, passphrase=passphrase, chunk_size=CHUNK)
     return Vault.open(storage, passphrase)
 
@@ -160,3 +163,17 @@ def test_deleting_a_point_deletes_its_list_and_gc_sweeps_a_failed_backups_list(
     later = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
     report = collect_garbage(vault, later)
     assert report.deleted_leftovers == 1 and not list(vault.storage.list("points/"))
+
+
+def test_recompression_on_s3_over_http(
+    make_s3: Callable[..., S3Storage], s3_bucket: str, tmp_path: Path
+) -> None:
+    vault = _vault(make_s3(s3_bucket, "vaults/settle"))
+    image = _image(tmp_path, "a.raw", 7)
+    manifest = _backup(vault, "rp1", image)
+    before = _stored(vault)
+    report = recompress(vault, NOW)
+    assert report.rewritten == 7 and report.bytes_after == _stored(vault) < before
+    assert vault.provisional_points() == [] and check_vault(vault, read_data=True).ok
+    restored = restore_disk(vault, manifest, -1, tmp_path / "r.raw").path
+    assert sha256_file(restored) == sha256_file(image)
