@@ -1,9 +1,9 @@
 """Durable file operations of a files source: publish a file, move one in, remove a folder.
 
-The pattern is the storage layer's (``storage/local.py``): write under a hidden temporary name,
-fsync, put in place with one atomic step, fsync the folder. "Without clobbering" uses
-``link`` + ``unlink`` rather than ``rename``: ``link`` fails if the name exists, where
-``rename`` would silently replace it.
+The pattern, and its two helpers, are the storage layer's (``storage/local.py``): write under a
+hidden temporary name, fsync, put in place with one atomic step, fsync the folder. "Without
+clobbering" uses ``link`` + ``unlink`` rather than ``rename``: ``link`` fails if the name
+exists, where ``rename`` would silently replace it.
 """
 
 from __future__ import annotations
@@ -17,19 +17,13 @@ from pathlib import Path
 
 from vmvault.domain.errors import ConflictError
 from vmvault.sources.clone import copy_disk_file
+from vmvault.storage.local import fsync_dir as fsync_dir
+from vmvault.storage.local import write_synced
 
 TMP_PREFIX = ".tmp-"
 # link() is refused by a few filesystems (vfat, some FUSE): then check-and-rename instead,
 # which has a race window but the same result when nobody else writes the folder.
 _NO_LINK = frozenset({errno.EPERM, errno.EOPNOTSUPP, errno.ENOSYS})
-
-
-def fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def publish_file(path: Path, data: bytes, *, overwrite: bool = False) -> None:
@@ -39,14 +33,7 @@ def publish_file(path: Path, data: bytes, *, overwrite: bool = False) -> None:
     """
     tmp = path.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}-{path.name}"
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        write_synced(tmp, data)
         if overwrite:
             os.replace(tmp, path)
         else:

@@ -44,16 +44,9 @@ class LocalStorage:
         tmp = path.parent / f"{TMP_PREFIX}{uuid.uuid4().hex}"
         try:
             self._make_dirs(path.parent)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view) :]
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+            write_synced(tmp, data)
             os.replace(tmp, path)
-            _fsync_dir(path.parent)
+            fsync_dir(path.parent)
         except BaseException as exc:
             # Whatever happened (disk full, I/O error, interrupt), leave no temporary file.
             with contextlib.suppress(OSError):
@@ -151,7 +144,7 @@ class LocalStorage:
             directory = directory.parent
         for new in reversed(missing):
             new.mkdir(exist_ok=True)
-            _fsync_dir(new.parent)
+            fsync_dir(new.parent)
 
     def _error(self, op: str, name: str, exc: OSError, *, reading: bool) -> StorageError:
         if reading and exc.errno in _MISSING_ON_READ:
@@ -166,7 +159,19 @@ class LocalStorage:
         )
 
 
-def _fsync_dir(directory: Path) -> None:
+def write_synced(path: Path, data: bytes | memoryview) -> None:
+    """Create ``path`` (it must not exist), write all of ``data`` and fsync it."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         os.fsync(fd)
