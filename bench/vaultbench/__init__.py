@@ -1,0 +1,1 @@
+"""The vault benchmark (bench/bench_vault.py), in parts."""
