@@ -288,3 +288,43 @@ def s3_env(s3_endpoint: str, s3_bucket: str, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_CREDENTIALS["secret_key"])
     monkeypatch.setenv("AWS_DEFAULT_REGION", S3_REGION)
     return s3_bucket
+
+
+# -- a loop-mounted XFS with reflinks -------------------------------------------------------
+def _must(command: list[str], why: str) -> str:
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    except FileNotFoundError:
+        pytest.fail(f"{why}: {command[0]} is not installed (install xfsprogs)", pytrace=False)
+    if result.returncode != 0:
+        pytest.fail(
+            f"{why}: {' '.join(command)} exited {result.returncode}: "
+            f"{(result.stderr or result.stdout).strip()} (these tests need root and loop "
+            "devices)",
+            pytrace=False,
+        )
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def xfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A fresh XFS (reflink=1) mounted from a 1 GiB sparse image file."""
+    if os.geteuid() != 0:
+        pytest.fail("mounting a loop XFS needs root: run these tests as root", pytrace=False)
+    base = tmp_path_factory.mktemp("xfs")
+    image, mount = base / "xfs.img", base / "mnt"
+    mount.mkdir()
+    with open(image, "wb") as f:
+        f.truncate(1 << 30)
+    _must(["mkfs.xfs", "-q", "-m", "reflink=1", str(image)], "cannot create the XFS")
+    _must(["mount", "-o", "loop", str(image), str(mount)], "cannot loop-mount the XFS")
+    try:
+        fs = _must(["stat", "-f", "-c", "%T", str(mount)], "cannot stat the mount").strip()
+        assert fs == "xfs", f"{mount} is {fs}, not xfs"
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True, timeout=60)
+        # mount -o loop sets autoclear; detach by hand only if a loop device is still bound.
+        for line in _must(["losetup", "-j", str(image)], "losetup").splitlines():
+            subprocess.run(["losetup", "-d", line.split(":")[0]], capture_output=True)
+        assert not os.path.ismount(mount), f"could not unmount {mount}"

@@ -9,6 +9,8 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -16,47 +18,15 @@ from sources_helpers import MiB, make_qcow2, pattern, sha256_file, write_image
 
 from vmvault.sources import FilesSource, SnapshotMethod
 from vmvault.sources.clone import copy_disk_file
+from vmvault.sources.model import SnapshotSet
+from vmvault.storage.local import LocalStorage
+from vmvault.vault.backup import DiskSource, Progress, backup_point
+from vmvault.vault.readers import chunks_touched, open_disk
+from vmvault.vault.repository import Vault
+from vmvault.vault.restore import restore_disk
 
 DENSE = 256 * MiB
-
-
-def _must(command: list[str], why: str) -> str:
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, timeout=60)
-    except FileNotFoundError:
-        pytest.fail(f"{why}: {command[0]} is not installed (install xfsprogs)", pytrace=False)
-    if result.returncode != 0:
-        pytest.fail(
-            f"{why}: {' '.join(command)} exited {result.returncode}: "
-            f"{(result.stderr or result.stdout).strip()} (these tests need root and loop "
-            "devices)",
-            pytrace=False,
-        )
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def xfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A fresh XFS (reflink=1) mounted from a 1 GiB sparse image file."""
-    if os.geteuid() != 0:
-        pytest.fail("mounting a loop XFS needs root: run these tests as root", pytrace=False)
-    base = tmp_path_factory.mktemp("xfs")
-    image, mount = base / "xfs.img", base / "mnt"
-    mount.mkdir()
-    with open(image, "wb") as f:
-        f.truncate(1 << 30)
-    _must(["mkfs.xfs", "-q", "-m", "reflink=1", str(image)], "cannot create the XFS")
-    _must(["mount", "-o", "loop", str(image), str(mount)], "cannot loop-mount the XFS")
-    try:
-        fs = _must(["stat", "-f", "-c", "%T", str(mount)], "cannot stat the mount").strip()
-        assert fs == "xfs", f"{mount} is {fs}, not xfs"
-        yield mount
-    finally:
-        subprocess.run(["umount", str(mount)], capture_output=True, timeout=60)
-        # mount -o loop sets autoclear; detach by hand only if a loop device is still bound.
-        for line in _must(["losetup", "-j", str(image)], "losetup").splitlines():
-            subprocess.run(["losetup", "-d", line.split(":")[0]], capture_output=True)
-        assert not os.path.ismount(mount), f"could not unmount {mount}"
+NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -141,3 +111,53 @@ def test_instant_restore_over_the_original_disks(lab: FilesSource) -> None:
         "web01-os.raw", "web01.vm.yaml",
     ]  # fmt: skip
     assert sha256_file(snap.disks[-1]) == expected[-1]  # the snapshot itself is untouched
+
+
+def test_reflink_block_maps_give_exact_hints_for_an_incremental(
+    lab: FilesSource, tmp_path: Path
+) -> None:
+    """Two reflink snapshots: the changed ranges come from the block maps, the incremental
+    reads only those chunks, and its point is identical to a full re-read and restores
+    bit-exact (a write, a punched hole, and data where there was a hole)."""
+    vm = lab.find("web01")
+    os_disk, data1 = lab.root / "web01-os.raw", lab.root / "web01-data1.raw"
+    vault = Vault.create(LocalStorage(tmp_path / "vault"), NOW, passphrase="pw")
+    first_snap = lab.snapshot(vm, [-1, 1], "p1")
+
+    def back_up(point: str, snap: SnapshotSet, previous=None, hints=None):  # type: ignore[no-untyped-def]
+        progress = Progress()
+        with ExitStack() as stack:
+            disks = [
+                DiskSource(lun, str(lun), stack.enter_context(open_disk(path)),
+                           changed=(hints or {}).get(lun))
+                for lun, path in sorted(snap.disks.items())
+            ]  # fmt: skip
+            manifest = backup_point(vault, "web01", point, NOW, disks, previous=previous,
+                                    progress=progress)  # fmt: skip
+        return manifest, progress
+
+    first, _ = back_up("p1", first_snap)
+    with open(os_disk, "r+b") as f:
+        f.seek(104 * MiB - 12345)  # across the boundary of chunks 25 and 26
+        f.write(pattern(MiB, 21))
+    subprocess.run(["fallocate", "-p", "-o", str(200 * MiB), "-l", str(4 * MiB), str(os_disk)],
+                   check=True)  # fmt: skip
+    with open(data1, "r+b") as f:
+        f.seek(20 * MiB)
+        f.write(pattern(4096, 22))
+    second_snap = lab.snapshot(lab.find("web01"), [-1, 1], "p2")
+
+    hints = {lun: lab.changed_extents(first_snap, second_snap, lun) for lun in (-1, 1)}
+    assert all(h is not None for h in hints.values())
+    assert lab.changed_extents(first_snap, second_snap, 0) is None  # not in the snapshots
+    touched = {lun: set(chunks_touched(h or [], 4 * MiB, 1 << 40)) for lun, h in hints.items()}
+    assert touched[-1] == {25, 26, 50} and touched[1] == {5}
+
+    hinted, progress = back_up("p2", second_snap, first, hints)
+    assert progress.read_bytes == 3 * 4 * MiB  # chunks 25 and 26 of the OS disk, 5 of data1
+    full, _ = back_up("p2-full", second_snap, first)
+    for lun in (-1, 1):
+        assert vault.read_index(hinted, lun).ids == vault.read_index(full, lun).ids
+        out = restore_disk(vault, hinted, lun, tmp_path / f"restored{lun}.raw").path
+        assert sha256_file(out) == sha256_file(second_snap.disks[lun])
+    assert sha256_file(second_snap.disks[-1]) == sha256_file(os_disk)

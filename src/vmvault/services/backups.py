@@ -17,7 +17,7 @@ from typing import Any
 from vmvault.catalog.items import ItemStore, PointRecord
 from vmvault.catalog.jobs import JobRecord, JobStore
 from vmvault.clock import Clock
-from vmvault.domain.errors import InvalidInputError
+from vmvault.domain.errors import InvalidInputError, VmvaultError
 from vmvault.domain.jobs import TAKE_SNAPSHOT, TRANSFER_TO_VAULT, JobStatus, Operation
 from vmvault.domain.protection import ProtectionState, check_backup_allowed
 from vmvault.domain.tiers import ON_DEMAND_DEFAULT_RETENTION, Tier, scheduled_tiers
@@ -25,7 +25,10 @@ from vmvault.services.items import ItemService, ItemView, vm_facts
 from vmvault.services.job_tasks import TaskList
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
+from vmvault.sources.files import FilesSource
+from vmvault.sources.model import SnapshotSet
 from vmvault.vault.backup import DiskSource, Progress, backup_point
+from vmvault.vault.disks import Extent
 from vmvault.vault.format import utc_text
 from vmvault.vault.prune import RETAIN_UNTIL
 from vmvault.vault.readers import open_disk
@@ -144,7 +147,7 @@ class BackupService:
         if Tier.VAULT in tiers:
             tasks.start(TRANSFER_TO_VAULT, self.clock.now())
             self.jobs.progress(job.id, tasks=tasks.data)
-            self._transfer(job, view, point, snap, heartbeat)
+            self._transfer(job, view, point, snap, heartbeat, source)
             self.items.update_point(point.id, vault_present=True)
             tasks.finish(TRANSFER_TO_VAULT, self.clock.now())
         else:
@@ -172,7 +175,13 @@ class BackupService:
         return scheduled_tiers(view.policy.policy, slot, last)
 
     def _transfer(
-        self, job: JobRecord, view: ItemView, point: PointRecord, snap: Any, heartbeat: Heartbeat
+        self,
+        job: JobRecord,
+        view: ItemView,
+        point: PointRecord,
+        snap: SnapshotSet,
+        heartbeat: Heartbeat,
+        source: FilesSource,
     ) -> None:
         vault = self.vaults.open_data(view.vault, self.passphrase(view.vault))
         previous_points = [
@@ -183,6 +192,7 @@ class BackupService:
             if previous_points
             else None
         )
+        hints = _hints(source, snap, previous_points[-1] if previous_points else None)
         progress = Progress()
         last_report = [self.clock.now()]
 
@@ -211,6 +221,7 @@ class BackupService:
                     view.vm.disk(lun).name if view.vm else str(lun),
                     stack.enter_context(open_disk(path, snap.formats.get(lun))),
                     source_format=snap.formats.get(lun) or "raw",
+                    changed=hints.get(lun),
                 )
                 for lun, path in sorted(snap.disks.items())
             ]
@@ -226,6 +237,22 @@ class BackupService:
                 on_progress=report,
             )
         self.jobs.progress(job.id, bytes_done=progress.done_bytes, bytes_total=progress.total_bytes)
+
+
+def _hints(
+    source: FilesSource, snap: SnapshotSet, previous: PointRecord | None
+) -> dict[int, list[Extent]]:
+    """Changed-extent hints per LUN against the snapshot of the previous vault point, where
+    both snapshots are reflinks of raw disks (the vault's previous point was read from that very
+    snapshot, so its chunks stand for every range the two still share)."""
+    if previous is None or not previous.snapshot_present:
+        return {}
+    try:
+        before = source.get_snapshot(snap.vm, previous.name)
+    except VmvaultError:  # gone meanwhile: read everything
+        return {}
+    found = {lun: source.changed_extents(before, snap, lun) for lun in snap.disks}
+    return {lun: extents for lun, extents in found.items() if extents is not None}
 
 
 class JobCancelled(Exception):

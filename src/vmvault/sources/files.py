@@ -19,16 +19,23 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from vmvault.sources.fiemap import reflink_changes
 from vmvault.sources.manifest import MANIFEST_SUFFIXES, ManifestError, is_manifest_name
 from vmvault.sources.manifest import load_manifest as _load_manifest
-from vmvault.sources.model import Discovery, ManifestProblem, SnapshotSet, VmSpec
+from vmvault.sources.model import (
+    Discovery,
+    ManifestProblem,
+    SnapshotMethod,
+    SnapshotSet,
+    VmSpec,
+)
 from vmvault.sources.processes import holders
 from vmvault.sources.restore import place_new_vm, plan_new_vm
 from vmvault.sources.restore import replace_disks as _replace_disks
 from vmvault.sources.snapshots import SnapshotStore
 from vmvault.sources.validate import check_source_name, check_vm_name
-from vmvault.vault.disks import DiskReader
-from vmvault.vault.readers import open_disk
+from vmvault.vault.disks import DiskReader, Extent
+from vmvault.vault.readers import detect_format, open_disk
 
 STAGING_FOLDER = ".vmvault-staging"
 
@@ -132,6 +139,19 @@ class FilesSource:
     def remove_partial_snapshots(self, vm_name: str) -> int:
         """Sweep what a crash during a snapshot or delete left; only while none is running."""
         return self._snapshots.remove_partial(vm_name)
+
+    def changed_extents(
+        self, previous: SnapshotSet, current: SnapshotSet, lun: int
+    ) -> list[Extent] | None:
+        """Changed-extent hints for disk ``lun`` of ``current`` against ``previous`` (an
+        earlier snapshot of the same VM), from the filesystem's block maps (``fiemap``). Only
+        when both are reflink snapshots of a raw disk; None otherwise (read everything)."""
+        for snap in (previous, current):
+            if lun not in snap.disks or snap.methods.get(lun) != SnapshotMethod.REFLINK:
+                return None
+            if (snap.formats.get(lun) or detect_format(snap.disks[lun])) != "raw":
+                return None  # a qcow2 file's blocks are not the guest disk's offsets
+        return reflink_changes(previous.disks[lun], current.disks[lun])
 
     def snapshot_reader(self, snapset: SnapshotSet, lun: int) -> DiskReader:
         """A reader of disk ``lun`` of ``snapset`` (for the backup to the vault tier, or an
