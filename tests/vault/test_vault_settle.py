@@ -4,6 +4,7 @@ level, verified, and restores stay bit-exact before, during and after."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import random
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -17,9 +18,11 @@ from vmvault.storage.local import LocalStorage
 from vmvault.storage.memory import MemoryStorage
 from vmvault.storage.s3 import S3Storage
 from vmvault.vault import format as fmt
+from vmvault.vault.allocator import aligned_buffer
 from vmvault.vault.backup import DiskSource, backup_point
 from vmvault.vault.check import check_vault
-from vmvault.vault.errors import VaultBusyError
+from vmvault.vault.crypto import KeyRing, keyring_from_secret
+from vmvault.vault.errors import CorruptObjectError, VaultBusyError
 from vmvault.vault.gc import collect_garbage
 from vmvault.vault.locks import gc_lock
 from vmvault.vault.manifest import PointManifest
@@ -177,3 +180,17 @@ def test_recompression_on_s3_over_http(
     assert vault.provisional_points() == [] and check_vault(vault, read_data=True).ok
     restored = restore_disk(vault, manifest, -1, tmp_path / "r.raw").path
     assert sha256_file(restored) == sha256_file(image)
+
+
+@pytest.mark.parametrize("encrypted", [True, False])
+def test_open_into_checks_the_size_of_what_it_opens(encrypted: bool) -> None:
+    keys = keyring_from_secret(bytes(64)) if encrypted else KeyRing()
+    buf = aligned_buffer(256 * 1024)
+    text_blob = keys.seal("chunks/x", text(100_000, 1))  # compressed
+    raw_blob = keys.seal("chunks/y", os.urandom(100_000))  # stored as it is
+    assert bytes(keys.open_into("chunks/x", text_blob, buf, 100_000)) == text(100_000, 1)
+    assert len(keys.open_into("chunks/y", raw_blob, buf, 100_000)) == 100_000
+    for name, blob in (("chunks/x", text_blob), ("chunks/y", raw_blob)):
+        for wrong in (99_999, 100_001):
+            with pytest.raises(CorruptObjectError, match="damaged"):
+                keys.open_into(name, blob, buf, wrong)

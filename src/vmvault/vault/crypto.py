@@ -93,7 +93,12 @@ class KeyRing:
             return view[:size]
         try:
             reader = _decompressor().stream_reader(payload)
-            got = reader.readinto(view[:size])
+            got = 0
+            while got < size:  # readinto may stop short of a full buffer
+                n = reader.readinto(view[got:size])
+                if n == 0:
+                    break
+                got += n
             extra = reader.read(1)
         except zstandard.ZstdError as exc:
             raise CorruptObjectError(f"object {name} is damaged: {exc}") from None
