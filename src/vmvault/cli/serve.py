@@ -26,6 +26,9 @@ def serve(
         min=0.0,
         help="Seconds per pass spent recompressing new chunks when no job waits (0 = never)",
     ),
+    recompress_workers: int = typer.Option(
+        2, "--recompress-workers", min=1, help="Threads for recompression (background work)"
+    ),
     run_for: float = typer.Option(
         0.0, "--run-for", help="Stop after this many seconds (0 = until stopped)", hidden=True
     ),
@@ -66,7 +69,7 @@ def serve(
                     f"{report.vault_points_deleted} vault point(s) expired"
                 )
                 if recompress_budget > 0:
-                    _recompress(svc, recompress_budget)
+                    _recompress(svc, recompress_budget, recompress_workers)
             except VmvaultError as exc:  # one bad item must not stop the scheduler
                 _log(f"scheduler pass failed: ({exc.code}) {exc.message}")
             if run_for and time.monotonic() - started >= run_for:
@@ -75,7 +78,7 @@ def serve(
         _log("vmvault serve: stopped")
 
 
-def _recompress(svc: Services, budget: float) -> None:
+def _recompress(svc: Services, budget: float, workers: int) -> None:
     """Settle new chunks in every vault, within ``budget`` seconds in all."""
     deadline = time.monotonic() + budget
     for vault in svc.vaults.all():
@@ -83,7 +86,9 @@ def _recompress(svc: Services, budget: float) -> None:
         if left <= 0:
             return
         try:
-            r = svc.vault_data.recompress(vault.name, svc.settings.passphrase, budget_seconds=left)
+            r = svc.vault_data.recompress(
+                vault.name, svc.settings.passphrase, budget_seconds=left, workers=workers
+            )
         except VmvaultError as exc:  # busy (garbage collection), locked, no passphrase: later
             _log(f"recompression of vault {vault.name} skipped: ({exc.code}) {exc.message}")
             continue
