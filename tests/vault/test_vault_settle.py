@@ -118,7 +118,7 @@ def test_a_deadline_leaves_the_rest_listed_for_the_next_pass(tmp_path: Path) -> 
     assert sha256_file(restored) == sha256_file(image)
 
 
-def test_a_missing_chunk_is_skipped_and_a_damaged_one_reported_and_left_alone(
+def test_a_missing_chunk_and_a_damaged_one_are_reported_and_left_alone(
     tmp_path: Path,
 ) -> None:
     storage = LocalStorage(tmp_path / "vault")
@@ -134,8 +134,28 @@ def test_a_missing_chunk_is_skipped_and_a_damaged_one_reported_and_left_alone(
     report = recompress(vault, NOW)
 
     assert report.missing == 1 and report.rewritten == 5
-    assert len(report.problems) == 1 and ids[1].hex() in report.problems[0]
+    missing, corrupt = sorted(report.problems, key=lambda p: ids[1].hex() in p)
+    assert f"chunk {ids[0].hex()} of recovery point web01/rp1 is missing" == missing
+    assert ids[1].hex() in corrupt and "fails authentication" in corrupt
     assert storage.get(damaged) == bytes(blob)  # untouched
+
+
+def test_a_damaged_list_is_reported_and_dropped_and_other_points_still_settle(
+    tmp_path: Path,
+) -> None:
+    storage = LocalStorage(tmp_path / "vault")
+    vault = _vault(storage)
+    image = _image(tmp_path, "a.raw", 8)
+    _backup(vault, "rp1", image)
+    with open(image, "r+b") as f:
+        f.write(text(CHUNK, 80))
+    _backup(vault, "rp2", image)
+    name = fmt.provisional_name("web01", "rp1")
+    storage.put(name, storage.get(name)[:-1])  # truncated
+    report = recompress(vault, NOW)
+    assert len(report.problems) == 1 and name in report.problems[0]
+    assert report.points == 1 and report.rewritten == 1  # rp2 and its one new chunk
+    assert vault.provisional_points() == [] and check_vault(vault, read_data=True).ok
 
 
 def test_same_ingest_and_settled_level_writes_no_list(tmp_path: Path) -> None:

@@ -5,9 +5,10 @@ A backup compresses new chunks at ``KeyRing.ingest_level`` (fast) and lists them
 backups stay fast and the vault ends up small (docs/vault-format.md, "Compression levels").
 
 Each chunk is read, opened and verified against its id, sealed again, opened again and compared
-with the plaintext, and only then put under its own name (an atomic replace). A chunk that is
-no longer in the vault (garbage-collected) is skipped; a damaged one is reported and left as it
-is (``vmvault vault check`` names the points it breaks). The pass holds a backup lock, so
+with the plaintext, and only then put under its own name (an atomic replace). A listed chunk
+that is gone is reported when its point still exists (the point is broken); a damaged one is
+reported and left as it is (``vmvault vault check`` names the points it breaks); a damaged list
+is reported and dropped (its chunks only stay larger). The pass holds a backup lock, so
 garbage collection never runs beside it. With a ``deadline`` it stops between batches and keeps
 what is left in the point's list for the next pass.
 """
@@ -20,10 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from vmvault.storage.base import ObjectNotFoundError
 from vmvault.vault import format as fmt
 from vmvault.vault.allocator import keep_chunk_buffers
 from vmvault.vault.backup import default_workers
-from vmvault.vault.errors import CorruptObjectError, MissingObjectError
+from vmvault.vault.errors import CorruptObjectError, MissingObjectError, VaultError
 from vmvault.vault.locks import backup_lock
 from vmvault.vault.repository import PointRef, Vault
 
@@ -36,7 +38,7 @@ class SettleReport:
     points: int = 0  # points whose list was finished
     chunks: int = 0  # listed chunks looked at
     rewritten: int = 0
-    missing: int = 0  # listed, but no longer in the vault
+    missing: int = 0  # listed, but no longer in the vault (a problem if the point still is)
     bytes_before: int = 0  # stored bytes of the chunks looked at, before and after
     bytes_after: int = 0
     remaining: int = 0  # listed chunks left for a later pass (deadline reached)
@@ -81,26 +83,52 @@ def _settle_point(
     report: SettleReport,
 ) -> bool:
     """Settle one point's list; False when the deadline stopped it."""
-    ids = vault.read_provisional(ref)
+    try:
+        ids = vault.read_provisional(ref)
+    except VaultError as exc:  # only costs space: report it, drop the list, go on
+        report.problems.append(f"{exc} (its chunks stay at the ingest level)")
+        vault.write_provisional(ref, [])
+        return True
     done = 0
+    missing: list[bytes] = []
     while done < len(ids):
         if deadline is not None and monotonic() >= deadline:
             break
         part = ids[done : done + batch]
-        for outcome in pool.map(lambda cid: settle_chunk(vault, cid), part):
+        outcomes = pool.map(lambda cid: settle_chunk(vault, cid), part)
+        for cid, outcome in zip(part, outcomes, strict=True):
             report.chunks += 1
             report.bytes_before += outcome.before
             report.bytes_after += outcome.after
-            report.missing += outcome.missing
             report.rewritten += outcome.after < outcome.before
+            if outcome.missing:
+                missing.append(cid)
             if outcome.problem:
                 report.problems.append(outcome.problem)
         done += len(part)
+    if missing:
+        _report_missing(vault, ref, missing, report)
     left = ids[done:]
     vault.write_provisional(ref, left)  # deletes the list when nothing is left
     report.remaining += len(left)
     report.points += not left
     return not left
+
+
+def _report_missing(
+    vault: Vault, ref: PointRef, missing: list[bytes], report: SettleReport
+) -> None:
+    """Listed chunks that are gone: harmless if their point was deleted meanwhile (retention),
+    a broken point if it still exists (garbage collection never runs beside this pass)."""
+    report.missing += len(missing)
+    try:
+        vault.storage.stat(fmt.manifest_name(ref.item, ref.point))
+    except ObjectNotFoundError:
+        return
+    for cid in missing:
+        report.problems.append(
+            f"chunk {cid.hex()} of recovery point {ref.item}/{ref.point} is missing"
+        )
 
 
 def settle_chunk(vault: Vault, chunk_id: bytes) -> _Outcome:
