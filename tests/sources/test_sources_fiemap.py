@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from vmvault.sources.fiemap import Mapped, changed_between
 from vmvault.vault.disks import Extent
 
@@ -38,9 +40,22 @@ def test_same_physical_at_another_offset_is_a_change() -> None:
 
 
 def test_extents_the_filesystem_does_not_map_plainly_count_as_changed() -> None:
-    for flags in (0x4, 0x800, 0x200, 0x8, 0x2):  # delalloc, unwritten, inline, encoded, unknown
+    # delalloc, unwritten, inline, encoded, unknown, and a flag no kernel has yet
+    for flags in (0x4, 0x800, 0x200, 0x8, 0x2, 0x4000):
         previous = [Mapped(0, 100 * K, 8 * K, flags)]
         current = [Mapped(0, 100 * K, 8 * K)]
         assert changed_between(previous, current) == [Extent(0, 8 * K)], flags
         assert changed_between(current, previous) == [Extent(0, 8 * K)], flags
     assert changed_between([Mapped(0, 0, K)], [Mapped(0, 0, K)]) == [Extent(0, K)]  # no address
+
+
+def test_shared_and_merged_extents_are_plain() -> None:
+    previous = [Mapped(0, 100 * K, 8 * K, 0x2000 | 0x1)]  # shared, last
+    current = [Mapped(0, 100 * K, 8 * K, 0x1000 | 0x2000)]  # merged, shared
+    assert changed_between(previous, current) == []
+
+
+def test_a_map_with_overlapping_extents_is_refused() -> None:
+    plain = Mapped(0, 100 * K, 12 * K)
+    with pytest.raises(ValueError, match="overlapping"):
+        changed_between([plain, Mapped(4 * K, 0, 4 * K, 0x800)], [plain])

@@ -7,12 +7,15 @@ the previous point's chunks there without reading them: changed-extent hints wit
 dirty bitmaps (``vault.backup``). Anything the filesystem does not map plainly (delayed
 allocation, unwritten, inline, encoded or unknown extents) counts as changed, and so does every
 range that is a hole in one file and data in the other. The block maps come from the
-``FS_IOC_FIEMAP`` ioctl, with ``FIEMAP_FLAG_SYNC`` so that nothing is still in flight.
+``FS_IOC_FIEMAP`` ioctl, with ``FIEMAP_FLAG_SYNC`` so that nothing is still in flight; the
+first map is read again after the second and must not have moved, and a map with overlapping
+extents gives no hints at all.
 """
 
 from __future__ import annotations
 
 import fcntl
+import itertools
 import os
 import struct
 from collections.abc import Sequence
@@ -24,9 +27,10 @@ FS_IOC_FIEMAP = 0xC020660B
 FIEMAP_FLAG_SYNC = 0x1
 FIEMAP_MAX_OFFSET = 2**64 - 1
 EXTENT_LAST = 0x1
-# UNKNOWN, DELALLOC, ENCODED, DATA_ENCRYPTED, NOT_ALIGNED, DATA_INLINE, DATA_TAIL, UNWRITTEN:
-# the physical address does not plainly name the bytes, so the range counts as changed.
-NOT_PLAIN = 0x2 | 0x4 | 0x8 | 0x80 | 0x100 | 0x200 | 0x400 | 0x800
+# Only these flags leave an extent's physical address a plain name of its bytes: LAST, MERGED,
+# SHARED. Any other (UNKNOWN, DELALLOC, ENCODED, UNWRITTEN, INLINE, TAIL, ... and any flag a
+# later kernel adds) makes the range count as changed.
+PLAIN_FLAGS = 0x1 | 0x1000 | 0x2000
 _HEADER = struct.Struct("=QQIIII")  # struct fiemap without its extents
 _EXTENT = struct.Struct("=QQQQQIIII")  # struct fiemap_extent
 _BATCH = 256
@@ -44,7 +48,7 @@ class Mapped:
 
     @property
     def plain(self) -> bool:
-        return not self.flags & NOT_PLAIN and self.physical != 0
+        return not self.flags & ~PLAIN_FLAGS and self.physical != 0
 
 
 def block_map(fd: int) -> list[Mapped]:
@@ -70,8 +74,9 @@ def block_map(fd: int) -> list[Mapped]:
 
 def changed_between(previous: Sequence[Mapped], current: Sequence[Mapped]) -> list[Extent]:
     """Byte ranges whose content may differ between two block maps of one disk: everything
-    mapped in either, except where both map it plainly to the same physical blocks."""
-    same = _same_ranges(sorted(previous, key=_by_logical), sorted(current, key=_by_logical))
+    mapped in either, except where both map it plainly to the same physical blocks.
+    ``ValueError`` if a map has overlapping extents (a filesystem bug: trust nothing)."""
+    same = _same_ranges(_checked(previous), _checked(current))
     mapped = _merge([(m.logical, m.logical + m.length) for m in (*previous, *current)])
     out: list[Extent] = []
     k = 0
@@ -101,16 +106,24 @@ def reflink_changes(previous: os.PathLike[str] | str, current: os.PathLike[str] 
             fds.append(os.open(path, os.O_RDONLY | os.O_CLOEXEC))
         if os.fstat(fds[0]).st_dev != os.fstat(fds[1]).st_dev:
             return None  # physical addresses of two filesystems say nothing about each other
-        return changed_between(block_map(fds[0]), block_map(fds[1]))
-    except OSError:
+        before, now = block_map(fds[0]), block_map(fds[1])
+        if block_map(fds[0]) != before:
+            return None  # blocks moved meanwhile (defragmentation, balance): no verdict
+        return changed_between(before, now)
+    except (OSError, ValueError):
         return None
     finally:
         for fd in fds:
             os.close(fd)
 
 
-def _by_logical(m: Mapped) -> int:
-    return m.logical
+def _checked(extents: Sequence[Mapped]) -> list[Mapped]:
+    """The extents sorted by offset; ValueError if any two overlap."""
+    ordered = sorted(extents, key=lambda m: m.logical)
+    for a, b in itertools.pairwise(ordered):
+        if b.logical < a.logical + a.length:
+            raise ValueError(f"block map has overlapping extents at {a.logical} and {b.logical}")
+    return ordered
 
 
 def _same_ranges(a: Sequence[Mapped], b: Sequence[Mapped]) -> list[tuple[int, int]]:

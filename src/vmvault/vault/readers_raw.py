@@ -71,6 +71,7 @@ class RawDiskReader:
         else:
             self.size = st.st_size
         self._direct = _open_direct(self.path) if direct else None
+        self._direct_refused = False  # set once; the descriptor stays open until close()
         self._closed = False
 
     def allocated(self) -> Iterator[Extent]:
@@ -149,7 +150,12 @@ class RawDiskReader:
         view = memoryview(buf)
         wanted = max(0, min(length, self.size - offset))
         got = 0
-        if self._direct is not None and offset % DIRECT_ALIGN == 0 and wanted:
+        if (
+            self._direct is not None
+            and not self._direct_refused
+            and offset % DIRECT_ALIGN == 0
+            and wanted
+        ):
             got = self._read_direct(view, offset, wanted)
         while got < wanted:
             n = os.preadv(self._fd, [view[got:wanted]], offset + got)
@@ -163,7 +169,9 @@ class RawDiskReader:
 
     def _read_direct(self, view: memoryview, offset: int, wanted: int) -> int:
         """Bytes read with O_DIRECT (whole 4 KiB blocks, may pass ``wanted``); 0 if the
-        filesystem refuses it, which turns O_DIRECT off for this reader."""
+        filesystem refuses it, which turns O_DIRECT off for this reader. The descriptor is not
+        closed here: other threads may be reading through it, and a closed number can be
+        reused by another file at once."""
         assert self._direct is not None
         span = -(-wanted // DIRECT_ALIGN) * DIRECT_ALIGN
         got = 0
@@ -176,8 +184,7 @@ class RawDiskReader:
         except OSError as exc:
             if exc.errno != errno.EINVAL:
                 raise
-            os.close(self._direct)
-            self._direct = None
+            self._direct_refused = True
             return 0
         return got
 
