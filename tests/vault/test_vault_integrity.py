@@ -8,14 +8,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from vault_helpers import CHUNK, MiB, mixed_data, write_image
+from vault_helpers import CHUNK, MiB, mixed_data, sha256_file, write_image
 
 from vmvault.clock import FakeClock
 from vmvault.storage.local import LocalStorage
 from vmvault.storage.memory import MemoryStorage
 from vmvault.vault import format as fmt
 from vmvault.vault.backup import DiskSource, backup_point
-from vmvault.vault.check import check_vault
+from vmvault.vault.check import _is_chunk, check_vault
+from vmvault.vault.disks import Extent
 from vmvault.vault.errors import (
     CorruptObjectError,
     MissingObjectError,
@@ -28,6 +29,7 @@ from vmvault.vault.gc import MIN_AGE_FOR_GC, collect_garbage
 from vmvault.vault.locks import backup_lock, gc_lock
 from vmvault.vault.readers import open_disk
 from vmvault.vault.repository import Vault
+from vmvault.vault.restore import restore_disk
 
 NOW = datetime(2026, 11, 22, 1, 0, tzinfo=UTC)
 
@@ -201,3 +203,25 @@ def test_missing_point_is_reported_by_name(tmp_path: Path) -> None:
     _, vault = _local(tmp_path, None)
     with pytest.raises(MissingObjectError, match="web01/nope does not exist"):
         vault.read_manifest("web01", "nope")
+
+
+@pytest.mark.parametrize("hints", [None, []], ids=["no hints", "hints: nothing changed"])
+def test_a_chunk_lost_from_the_previous_point_is_stored_again_not_inherited(
+    tmp_path: Path, hints: list[Extent] | None
+) -> None:
+    storage, vault = _local(tmp_path)
+    image = _image(tmp_path, "a.raw", 11)
+    first = _point(vault, "web01", "rp1", image)
+    lost = next(n for n in vault.chunk_names() if _is_chunk(n))
+    storage.delete(lost)
+    assert not check_vault(vault).ok
+    with open_disk(image) as reader:
+        second = backup_point(
+            vault, "web01", "rp2", NOW, [DiskSource(-1, "os", reader, changed=hints)],
+            previous=first,
+        )  # fmt: skip
+    assert second.disks[0].new_chunks == 1 and storage.stat(lost).size > 0
+    assert check_vault(vault, read_data=True).ok  # rp1 is whole again too
+    for point in (first, second):
+        out = restore_disk(vault, point, -1, tmp_path / f"{point.point}.raw").path
+        assert sha256_file(out) == sha256_file(image)

@@ -91,6 +91,7 @@ def backup_point(
     keep_chunk_buffers()
     with backup_lock(vault, time), ThreadPoolExecutor(workers or default_workers()) as pool:
         plans = [_plan(vault, d, previous) for d in disks]
+        _trust_previous(vault, plans, pool)
         progress.total_bytes = sum(p.work_bytes for p in plans)
         indexes: dict[int, DiskIndex] = {}
         entries = []
@@ -135,6 +136,7 @@ class _Plan:
     to_read: list[int]
     known: set[bytes]
     work_bytes: int
+    reused: list[int]  # chunks the hints leave unread: they keep the previous point's ids
 
 
 def _plan(vault: Vault, disk: DiskSource, previous: PointManifest | None) -> _Plan:
@@ -144,6 +146,7 @@ def _plan(vault: Vault, disk: DiskSource, previous: PointManifest | None) -> _Pl
     prev = _previous_index(vault, previous, disk.lun, size, chunk_size)
     known = set(prev.ids) if prev else set()
     to_read = allocated
+    reused: list[int] = []
     if prev is not None and disk.changed is not None:
         hinted = set(chunks_touched(disk.changed, chunk_size, size))
         to_read = []
@@ -152,8 +155,29 @@ def _plan(vault: Vault, disk: DiskSource, previous: PointManifest | None) -> _Pl
                 to_read.append(i)
             else:
                 index.ids[i] = prev.ids[i]  # unchanged since the previous point: not read
+                reused.append(i)
     work = sum(index.chunk_length(i) for i in to_read)
-    return _Plan(disk, index, to_read, known, work)
+    return _Plan(disk, index, to_read, known, work, reused)
+
+
+def _trust_previous(vault: Vault, plans: list[_Plan], pool: ThreadPoolExecutor) -> int:
+    """Check that the previous point's chunks are still in the vault (in parallel: a stat
+    each on a folder, a HEAD on S3). A missing one is forgotten, so that its data is stored
+    again when read, and chunks the hints would have kept unread are read: a chunk lost from
+    the vault heals at the next backup instead of being inherited by every later point.
+    Returns how many were missing."""
+    ids = sorted(set().union(*(p.known for p in plans)) - {ZERO_ID})
+    found = pool.map(vault.has_chunk, ids)
+    missing = {cid for cid, ok in zip(ids, found, strict=True) if not ok}
+    for plan in plans:
+        plan.known -= missing
+        reread = [i for i in plan.reused if plan.index.ids[i] in missing]
+        for i in reread:
+            plan.index.ids[i] = ZERO_ID
+        if reread:
+            plan.to_read = sorted(plan.to_read + reread)
+            plan.work_bytes += sum(plan.index.chunk_length(i) for i in reread)
+    return len(missing)
 
 
 def _previous_index(
