@@ -137,20 +137,20 @@ class Vault:
         """A chunk of ``size`` bytes read into ``buf``, verified against its id."""
         name = fmt.chunk_name(chunk_id)
         data = self.keys.open_into(name, self.get_chunk_blob(chunk_id), buf, size)
-        if self.chunk_id(data) != chunk_id:
-            raise CorruptObjectError(
-                f"chunk {chunk_id.hex()} is corrupt: its content does not match its id"
-            )
+        self._verify(chunk_id, data)
         return data
 
     def open_chunk(self, chunk_id: bytes, blob: bytes) -> bytes:
         """The plaintext of a chunk's sealed ``blob``, verified against its id."""
         data = self.keys.open(fmt.chunk_name(chunk_id), blob)
+        self._verify(chunk_id, data)
+        return data
+
+    def _verify(self, chunk_id: bytes, data: bytes | memoryview) -> None:
         if self.chunk_id(data) != chunk_id:
             raise CorruptObjectError(
                 f"chunk {chunk_id.hex()} is corrupt: its content does not match its id"
             )
-        return data
 
     def chunk_names(self) -> Iterator[str]:
         return (n for n in self.storage.list("chunks/") if not n.endswith("/"))
