@@ -7,12 +7,13 @@ import dataclasses
 import os
 import random
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from vault_helpers import CHUNK, MiB, sha256_file, write_image
 
+from vmvault.clock import FakeClock
 from vmvault.storage.base import Storage
 from vmvault.storage.local import LocalStorage
 from vmvault.storage.memory import MemoryStorage
@@ -23,7 +24,7 @@ from vmvault.vault.backup import DiskSource, backup_point
 from vmvault.vault.check import check_vault
 from vmvault.vault.crypto import KeyRing, keyring_from_secret
 from vmvault.vault.errors import CorruptObjectError, VaultBusyError
-from vmvault.vault.gc import collect_garbage
+from vmvault.vault.gc import MIN_AGE_FOR_GC, collect_garbage
 from vmvault.vault.locks import gc_lock
 from vmvault.vault.manifest import PointManifest
 from vmvault.vault.readers import open_disk
@@ -176,15 +177,16 @@ def test_recompression_does_not_run_beside_garbage_collection(tmp_path: Path) ->
 def test_deleting_a_point_deletes_its_list_and_gc_sweeps_a_failed_backups_list(
     tmp_path: Path,
 ) -> None:
-    vault = _vault(MemoryStorage())
+    clock = FakeClock(NOW)
+    vault = _vault(MemoryStorage(now=clock.now))  # objects stamped by the test's clock
     _backup(vault, "rp1", _image(tmp_path, "a.raw", 6))
     vault.delete_point("web01", "rp1")
     assert not list(vault.storage.list("points/"))
     # A backup that died after writing its list but before its manifest: the list is garbage.
     vault.write_provisional(PointRef("web01", "rp2"), [bytes(range(32))])
     assert vault.provisional_points() == []  # no manifest: never processed
-    later = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
-    report = collect_garbage(vault, later)
+    clock.advance(MIN_AGE_FOR_GC + timedelta(hours=1))
+    report = collect_garbage(vault, clock.now())
     assert report.deleted_leftovers == 1 and not list(vault.storage.list("points/"))
 
 
