@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from vmvault.clock import FakeClock
 from vmvault.storage.base import ObjectNotFoundError, Storage, StorageError
+from vmvault.storage.memory import MemoryStorage
 
 MiB = 1024 * 1024
 INVALID_NAMES = ["", "/abs", "a//b", "a/", "./a", "a/./b", "../a", "a/..", "a\nb", "a\x00b"]
@@ -108,17 +110,34 @@ def test_list_excludes_deleted_and_shows_only_finished_objects(storage: Storage)
 
 
 def test_stat(storage: Storage) -> None:
-    before = datetime.now(UTC)
+    """``modified`` is an aware UTC time that the storage stamps when the object is written.
+
+    It is read against the storage's own clock (objects written just before and after), not
+    the test's: a folder's times come from the kernel, S3's from its server, and garbage
+    collection compares them with vmvault's clock only across hours (``MIN_AGE_FOR_GC``)."""
+    storage.put("probe/before", b"")
+    before = storage.stat("probe/before").modified
     storage.put("meta/vault.json", b"{}")
     info = storage.stat("meta/vault.json")
+    storage.put("probe/after", b"")
+    after = storage.stat("probe/after").modified
     assert info.name == "meta/vault.json"
     assert info.size == 2
     assert info.modified.tzinfo is not None
     assert info.modified.utcoffset() == timedelta(0)
-    # S3 keeps whole seconds; allow for that and for a slow machine.
-    assert (
-        before - timedelta(seconds=5) <= info.modified <= datetime.now(UTC) + timedelta(seconds=5)
-    )
+    # S3 keeps whole seconds; allow for that.
+    assert before - timedelta(seconds=1) <= info.modified <= after + timedelta(seconds=1)
+    assert after - before < timedelta(minutes=1)
+
+
+def test_memory_storage_stamps_writes_with_the_clock_it_is_given() -> None:
+    clock = FakeClock(datetime(2030, 1, 1, tzinfo=UTC))
+    storage = MemoryStorage(now=clock.now)
+    storage.put("a", b"1")
+    clock.advance(timedelta(hours=7))
+    storage.put("b", b"2")
+    assert storage.stat("a").modified == datetime(2030, 1, 1, tzinfo=UTC)
+    assert storage.stat("b").modified == datetime(2030, 1, 1, 7, tzinfo=UTC)
 
 
 def test_delete_is_idempotent(storage: Storage) -> None:
