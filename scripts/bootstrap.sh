@@ -12,7 +12,8 @@ debs=(qemu-utils python3-libnbd)
 # Debian's python3 needs python3-venv for `python3 -m venv`; other Pythons bring their own.
 "$python" -c "import ensurepip, venv" 2>/dev/null || debs+=(python3-venv)
 if [[ "$mode" == test ]]; then
-  debs+=(postgresql xfsprogs restic)
+  # faketime: the suite runs a second time a year ahead (no test may depend on the date).
+  debs+=(postgresql xfsprogs restic faketime)
 fi
 
 missing=()

@@ -432,6 +432,7 @@ def _protect_web01(vmvault, lab: Path) -> None:
     )  # fmt: skip
 
 
+@pytest.mark.timed_waits
 def test_serve_runs_the_backup_then_recompresses_its_new_chunks(
     vmvault, vmvault_json, lab: Path, tmp_path
 ) -> None:

@@ -2,7 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 
+
+@pytest.mark.timed_waits
 def test_serve_runs_the_scheduler_on_the_embedded_default(vmvault, home: Path) -> None:
     vmvault("vault", "create", "--name", "vault1")
     proc = vmvault("serve", "--tick", "0.2", "--run-for", "1")
