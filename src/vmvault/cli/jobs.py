@@ -6,11 +6,10 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn
 
-from vmvault.catalog.jobs import JobRecord
 from vmvault.cli.output import (
     OutputFormat,
     OutputOption,
@@ -23,8 +22,9 @@ from vmvault.cli.state import services
 from vmvault.domain.arm_reader import parse_enum
 from vmvault.domain.errors import InvalidInputError
 from vmvault.domain.jobs import JobStatus, Operation, display_operation
-from vmvault.services.arm_items import job_to_arm
-from vmvault.services.jobs import worker_id
+
+if TYPE_CHECKING:
+    from vmvault.catalog.jobs import JobRecord
 
 job_app = typer.Typer(help="Backup, restore and configuration jobs.", no_args_is_help=True)
 VaultOption = typer.Option(..., "--vault-name", "-v", help="Vault name")
@@ -32,6 +32,8 @@ VaultOption = typer.Option(..., "--vault-name", "-v", help="Vault name")
 
 def render_jobs(vault: str, jobs: list[JobRecord], output: OutputFormat, single: bool) -> None:
     """Print jobs in Azure's JSON shape, or as a table."""
+    from vmvault.services.arm_items import job_to_arm
+
     with services() as svc:
         bodies = [job_to_arm(svc.vaults.scope, vault, j, svc.clock.now()) for j in jobs]
     if output is OutputFormat.JSON:
@@ -126,6 +128,8 @@ def wait_job(
 
     Exits 0 when the job completed, 1 when it failed or was cancelled.
     """
+    from rich.progress import BarColumn, Progress, TextColumn
+
     with services() as svc:
         done = threading.Event()
         bar = Progress(
@@ -165,6 +169,8 @@ def worker(
     run_for: float = typer.Option(0.0, "--run-for", hidden=True),
 ) -> None:
     """Run queued jobs of $VMVAULT_HOME until stopped (several workers may share a queue)."""
+    from vmvault.services.jobs import worker_id
+
     started = time.monotonic()
     with services() as svc, svc.jobs.worker_presence():
         me = worker_id("worker")

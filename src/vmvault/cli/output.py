@@ -10,8 +10,6 @@ from enum import StrEnum
 from typing import Any, ParamSpec, TypeVar
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from vmvault.domain.errors import VmvaultError
 
@@ -34,6 +32,10 @@ def emit_json(value: Any) -> None:
 
 
 def emit_table(title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    # Rich is imported here, not at start-up: only `--output table` pays for it.
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
     for column in columns:
         table.add_column(column)

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from vmvault.cli.jobs import render_jobs
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
-from vmvault.services.points import PointView
+
+if TYPE_CHECKING:
+    from vmvault.services.points import PointView
 
 rp_app = typer.Typer(help="Recovery points of protected items.", no_args_is_help=True)
 restore_app = typer.Typer(help="Restore disks or VMs from recovery points.", no_args_is_help=True)

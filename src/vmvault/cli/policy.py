@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -13,13 +13,9 @@ from vmvault.domain.arm_reader import parse_enum
 from vmvault.domain.builder import PolicyFlags
 from vmvault.domain.errors import InvalidInputError
 from vmvault.domain.policy import Frequency, Policy, SubType
-from vmvault.services.policies import (
-    PolicyView,
-    Slot,
-    default_document,
-    document_from_flags,
-    load_document,
-)
+
+if TYPE_CHECKING:
+    from vmvault.services.policies import PolicyView, Slot
 
 app = typer.Typer(help="Backup policies (Standard and Enhanced).", no_args_is_help=True)
 
@@ -117,9 +113,11 @@ def create_or_set(
     `create` fills what the flags leave out with the subtype's defaults; `set` keeps the
     policy's current values. A policy's subtype (Standard/Enhanced) can never change.
     """
-    values = dict(locals())
+    values = dict(locals())  # the options only: nothing may be bound before this line
     for key in ("ctx", "vault_name", "name", "policy", "output"):
         values.pop(key)
+    from vmvault.services.policies import document_from_flags, load_document
+
     flags = _flags(**values)
     is_set = ctx.info_name == "set"
     if policy is not None and flags != PolicyFlags():
@@ -192,6 +190,8 @@ def get_default_for_vm(
     output: OutputFormat = OutputOption,
 ) -> None:
     """Print the default VM policy of a subtype as JSON (to edit and pass to create)."""
+    from vmvault.services.policies import default_document
+
     document = default_document(_sub_type(policy_sub_type))
     if output is OutputFormat.JSON:
         emit_json(document)

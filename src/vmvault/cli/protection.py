@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -13,10 +14,11 @@ from vmvault.domain.arm_reader import parse_enum
 from vmvault.domain.errors import InvalidInputError
 from vmvault.domain.policy import SubType
 from vmvault.domain.protection import DiskListSetting
-from vmvault.services.arm_items import item_to_arm, job_to_arm
-from vmvault.services.context import Services
-from vmvault.services.items import ItemView
-from vmvault.services.migration import Skipped
+
+if TYPE_CHECKING:
+    from vmvault.services.context import Services
+    from vmvault.services.items import ItemView
+    from vmvault.services.migration import Skipped
 
 protection_app = typer.Typer(help="Protect VMs and back them up.", no_args_is_help=True)
 item_app = typer.Typer(help="Protected items.", no_args_is_help=True)
@@ -24,6 +26,8 @@ VaultOption = typer.Option(..., "--vault-name", "-v", help="Vault name")
 
 
 def _items_out(svc: Services, views: list[ItemView], output: OutputFormat, single: bool) -> None:
+    from vmvault.services.arm_items import item_to_arm
+
     bodies = []
     for view in views:
         points = svc.items.items.points(view.record.id)
@@ -205,6 +209,8 @@ def migrate(
     output: OutputFormat = OutputOption,
 ) -> None:
     """Migrate items from a Standard to an Enhanced policy (one job each)."""
+    from vmvault.services.arm_items import job_to_arm
+
     if all_items == (item_name is not None):
         raise InvalidInputError("give either --item-name NAME or --all")
     with services() as svc:

@@ -7,14 +7,16 @@ import sys
 import threading
 import time
 from types import FrameType
+from typing import TYPE_CHECKING
 
 import typer
 
 from vmvault.cli.output import handles_errors
 from vmvault.cli.state import services
 from vmvault.domain.errors import VmvaultError
-from vmvault.services.context import Services
-from vmvault.services.jobs import worker_id
+
+if TYPE_CHECKING:
+    from vmvault.services.context import Services
 
 
 @handles_errors
@@ -43,6 +45,8 @@ def serve(
 
     def _stop(signum: int, _frame: FrameType | None) -> None:
         stop.set()
+
+    from vmvault.services.jobs import worker_id
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
-from vmvault.sources.model import ManifestProblem, VmSpec
+
+if TYPE_CHECKING:
+    from vmvault.sources.model import ManifestProblem, VmSpec
 
 source_app = typer.Typer(help="Sources of VMs (folders of VM manifests).", no_args_is_help=True)
 vm_app = typer.Typer(help="VMs found in the sources.", no_args_is_help=True)

@@ -6,14 +6,22 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmvault.config import load_settings
 from vmvault.domain.errors import InvalidInputError
-from vmvault.services.context import Services
+
+if TYPE_CHECKING:
+    from vmvault.services.context import Services
 
 
 @contextmanager
 def services() -> Iterator[Services]:
+    """The services of ``$VMVAULT_HOME``, closed on exit. The services (and SQLAlchemy with
+    them) are imported here, on a command's first use, so that ``--help`` and parsing errors
+    never pay for them."""
+    from vmvault.services.context import Services
+
     svc = Services.open(load_settings())
     try:
         yield svc

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
-from vmvault.catalog.repository import VaultRecord
 from vmvault.cli.output import (
     OutputFormat,
     OutputOption,
@@ -15,6 +16,9 @@ from vmvault.cli.output import (
 )
 from vmvault.cli.state import passphrase, services
 from vmvault.domain.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from vmvault.catalog.repository import VaultRecord
 
 app = typer.Typer(help="Recovery Services vaults.", no_args_is_help=True)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from vmvault.catalog.repository import Catalog, DuplicateNameError, VaultRecord
 from vmvault.clock import Clock
@@ -13,7 +13,9 @@ from vmvault.services.arm_ids import VAULT_TYPE, ArmScope, resource
 from vmvault.storage.base import ObjectNotFoundError, Storage
 from vmvault.storage.factory import open_storage
 from vmvault.vault.format import CONFIG, DEFAULT_CHUNK_SIZE
-from vmvault.vault.repository import Vault
+
+if TYPE_CHECKING:
+    from vmvault.vault.repository import Vault
 
 # Azure: 2-50 characters, letters, digits and hyphens, starting with a letter.
 VAULT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{1,49}$")
@@ -48,6 +50,8 @@ class VaultService:
                 f"vault {name!r} already exists: choose another name or use it as it is",
                 code="UserErrorVaultAlreadyExists",
             )
+        from vmvault.vault.repository import Vault  # the data path (zstd, BLAKE3, AES)
+
         location = self._prepare_storage(storage or str(self.vaults_dir / name))
         store = open_storage(location)
         if holds_vault(store):
@@ -125,6 +129,8 @@ class VaultService:
 
     def open_data(self, name: str, passphrase: str | None) -> Vault:
         """The vault tier of a vault, opened (with its passphrase when encrypted)."""
+        from vmvault.vault.repository import Vault
+
         return Vault.open(open_storage(self.get(name).storage), passphrase)
 
     def to_arm(self, vault: VaultRecord) -> dict[str, Any]:

@@ -22,11 +22,14 @@ import re
 import threading
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from vmvault.storage.base import Storage, StorageError, check_name
 from vmvault.storage.local import LocalStorage
 from vmvault.storage.memory import MemoryStorage
-from vmvault.storage.s3 import S3Storage
+
+if TYPE_CHECKING:
+    from vmvault.storage.s3 import S3Storage
 
 ALLOWED = "a directory path, file:///PATH, s3://BUCKET[/PREFIX] or memory://NAME"
 OPTION_KEYS = ("endpoint_url", "region", "access_key", "secret_key", "session_token")
@@ -85,6 +88,9 @@ def _open_s3(location: str, rest: str, options: Mapping[str, str]) -> S3Storage:
             f"storage location {location!r} has an invalid prefix {prefix!r}: use '/'-separated "
             "parts without empty, '.' or '..' parts"
         ) from None
+    # boto3 takes a tenth of a second to import: only a command that opens S3 pays for it.
+    from vmvault.storage.s3 import S3Storage
+
     env = os.environ
     return S3Storage(
         bucket,
