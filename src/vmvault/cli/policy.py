@@ -10,11 +10,11 @@ import typer
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
 from vmvault.domain.arm_reader import parse_enum
-from vmvault.domain.builder import PolicyFlags
 from vmvault.domain.errors import InvalidInputError
 from vmvault.domain.policy import Frequency, Policy, SubType
 
 if TYPE_CHECKING:
+    from vmvault.domain.builder import PolicyFlags
     from vmvault.services.policies import PolicyView, Slot
 
 app = typer.Typer(help="Backup policies (Standard and Enhanced).", no_args_is_help=True)
@@ -28,6 +28,8 @@ _HELP = "Built from flags when --policy is not given:"
 
 
 def _flags(**values: Any) -> PolicyFlags:
+    from vmvault.domain.builder import PolicyFlags
+
     return PolicyFlags(**{k: v for k, v in values.items() if v not in (None, [])})
 
 
@@ -116,6 +118,7 @@ def create_or_set(
     values = dict(locals())  # the options only: nothing may be bound before this line
     for key in ("ctx", "vault_name", "name", "policy", "output"):
         values.pop(key)
+    from vmvault.domain.builder import PolicyFlags
     from vmvault.services.policies import document_from_flags, load_document
 
     flags = _flags(**values)
