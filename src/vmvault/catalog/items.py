@@ -52,6 +52,8 @@ class PointRecord:
     vault_present: bool
     policy_sub_type: str
     disks: dict[str, Any]
+    snapshot_hashes: dict[str, Any] | None = None  # services/snapshot_integrity.py
+    snapshot_status: str | None = None  # None (valid) or "Invalid"
 
 
 def _rec(cls: Any, row: Any) -> Any:

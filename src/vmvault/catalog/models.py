@@ -51,6 +51,8 @@ class VaultRow(Base):
     name: Mapped[str] = mapped_column(String(50), unique=True)
     storage: Mapped[str] = mapped_column(String(1024))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    encrypted: Mapped[bool | None] = mapped_column(default=None)  # as created or attached
+    config_hash: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class PolicyRow(Base):
@@ -151,3 +153,5 @@ class RecoveryPointRow(Base):
     vault_present: Mapped[bool] = mapped_column(default=False)
     policy_sub_type: Mapped[str] = mapped_column(String(16))
     disks: Mapped[dict[str, object]] = mapped_column(JSON)
+    snapshot_hashes: Mapped[dict[str, object] | None] = mapped_column(JSON, default=None)
+    snapshot_status: Mapped[str | None] = mapped_column(String(16), default=None)

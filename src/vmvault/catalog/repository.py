@@ -28,6 +28,8 @@ class VaultRecord:
     name: str
     storage: str
     created_at: datetime
+    encrypted: bool | None = None  # None: catalogued before this was recorded
+    config_hash: str | None = None  # BLAKE3 of the vault's config bytes
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,31 @@ class Catalog:
         return self._sessions()
 
     # -- vaults ---------------------------------------------------------------------------
-    def add_vault(self, name: str, storage: str, now: datetime) -> VaultRecord:
+    def add_vault(
+        self,
+        name: str,
+        storage: str,
+        now: datetime,
+        *,
+        encrypted: bool | None = None,
+        config_hash: str | None = None,
+    ) -> VaultRecord:
         with self.session() as s:
-            row = VaultRow(name=name, storage=storage, created_at=now)
+            row = VaultRow(
+                name=name,
+                storage=storage,
+                created_at=now,
+                encrypted=encrypted,
+                config_hash=config_hash,
+            )
             insert_unique(s, row, name)
             return _vault(row)
+
+    def pin_vault(self, vault_id: int, *, encrypted: bool, config_hash: str) -> None:
+        """Record what a vault catalogued before these were kept is (first open after)."""
+        with self.session() as s, s.begin():
+            row = s.get_one(VaultRow, vault_id)
+            row.encrypted, row.config_hash = encrypted, config_hash
 
     def vaults(self) -> list[VaultRecord]:
         with self.session() as s:
@@ -181,7 +203,14 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 
 
 def _vault(row: VaultRow) -> VaultRecord:
-    return VaultRecord(id=row.id, name=row.name, storage=row.storage, created_at=row.created_at)
+    return VaultRecord(
+        id=row.id,
+        name=row.name,
+        storage=row.storage,
+        created_at=row.created_at,
+        encrypted=row.encrypted,
+        config_hash=row.config_hash,
+    )
 
 
 def _policy(row: PolicyRow, count: int) -> PolicyRecord:

@@ -1,4 +1,5 @@
-"""``vmvault vault``: create, list, show and delete Recovery Services vaults."""
+"""``vmvault vault``: create, list, show and delete Recovery Services vaults; check, repair,
+garbage-collect and recompress their data."""
 
 from __future__ import annotations
 
@@ -112,15 +113,22 @@ PassphraseFileOption = typer.Option(
 def check(
     name: str = typer.Option(..., "--name", "-n"),
     read_data: bool = typer.Option(False, "--read-data", help="Also read and verify every chunk"),
+    repair: bool = typer.Option(
+        False, "--repair", help="Rewrite missing or damaged chunks from snapshots that hold them"
+    ),
     passphrase_file: str = PassphraseFileOption,
     output: OutputFormat = OutputOption,
 ) -> None:
-    """Check a vault: every referenced chunk exists (and with --read-data, is intact).
+    """Check a vault: every referenced chunk exists (and with --read-data, is intact), and
+    the catalog and the vault hold the same recovery points.
 
-    Exits 3 when problems are found; each names the object and the points and disks it breaks.
+    Exits 3 when problems are found (after --repair: problems left); each names the object and
+    the points and disks it breaks.
     """
     with services() as svc:
-        report = svc.vault_data.check(name, passphrase(passphrase_file), read_data=read_data)
+        report = svc.vault_data.check(
+            name, passphrase(passphrase_file), read_data=read_data, repair=repair
+        )
     problems = [
         {"kind": p.kind, "object": p.object, "message": p.message, "breaks": list(p.breaks)}
         for p in report.problems
@@ -133,9 +141,12 @@ def check(
                 "ok": report.ok,
                 "readData": read_data,
                 "problems": problems,
+                "repairedChunks": report.repaired,
             }
         )
     else:
+        if report.repaired:
+            typer.echo(f"repaired {len(report.repaired)} chunk(s) from snapshots", err=True)
         emit_table(
             f"{name}: {report.points} point(s), {report.chunks} chunk(s) referenced",
             ["Problem", "Object", "Breaks"],

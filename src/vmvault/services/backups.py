@@ -23,6 +23,7 @@ from vmvault.domain.protection import ProtectionState, check_backup_allowed
 from vmvault.domain.tiers import ON_DEMAND_DEFAULT_RETENTION, Tier, scheduled_tiers
 from vmvault.services.items import ItemService, ItemView, vm_facts
 from vmvault.services.job_tasks import TaskList
+from vmvault.services.snapshot_integrity import SnapshotIntegrity
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
 from vmvault.sources.files import FilesSource
@@ -152,6 +153,8 @@ class BackupService:
             tasks.finish(TRANSFER_TO_VAULT, self.clock.now())
         else:
             tasks.skip(TRANSFER_TO_VAULT)
+        integrity = SnapshotIntegrity(self.vaults, self.items, self.passphrase)
+        integrity.record(view.vault, record.name, point, snap, in_vault=Tier.VAULT in tiers)
         self.items.update_item(record.id, last_backup_status="Completed", last_backup_time=now)
         return point
 

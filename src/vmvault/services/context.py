@@ -102,7 +102,10 @@ class Services:
     def vault_data(self) -> VaultDataService:
         from vmvault.services.vault_data import VaultDataService
 
-        return self._once("vault_data", lambda: VaultDataService(self.vaults, self.clock))
+        return self._once(
+            "vault_data",
+            lambda: VaultDataService(self.vaults, self.clock, self.item_store, self.sources),
+        )
 
     @property
     def sources(self) -> SourceService:

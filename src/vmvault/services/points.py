@@ -94,7 +94,7 @@ class PointService:
                 "recoveryPointTierDetails": [
                     {
                         "type": t.value,
-                        "status": "Valid",
+                        "status": _tier_status(point.record, t),
                         "extendedInfo": {"expiryTime": utc_text(e.at), "reason": e.reason}
                         if e
                         else {},
@@ -124,3 +124,10 @@ def container(item: ItemView) -> str:
 
 def item_name(item: ItemView) -> str:
     return f"vm;{container(item)}"
+
+
+def _tier_status(record: PointRecord, tier: Tier) -> str:
+    """ "Invalid" for a snapshot found damaged or gone (services/snapshot_integrity.py)."""
+    if tier is Tier.SNAPSHOT and record.snapshot_status == "Invalid":
+        return "Invalid"
+    return "Valid"

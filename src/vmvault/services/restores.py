@@ -12,11 +12,17 @@ from typing import Any
 from vmvault.catalog.items import ItemStore
 from vmvault.catalog.jobs import JobRecord, JobStore
 from vmvault.clock import Clock
-from vmvault.domain.errors import InvalidInputError
+from vmvault.domain.errors import InvalidInputError, VmvaultError
 from vmvault.domain.jobs import RESTORE_DISKS, JobStatus, Operation
 from vmvault.domain.protection import OS_LUN
 from vmvault.services.job_tasks import TaskList
 from vmvault.services.points import PointService
+from vmvault.services.snapshot_integrity import (
+    INVALID,
+    SNAPSHOT_CORRUPT,
+    SnapshotDamagedError,
+    SnapshotIntegrity,
+)
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
 from vmvault.sources.clone import copy_disk_file
@@ -40,6 +46,7 @@ class RestoreService:
         self.items, self.jobs, self.clock = items, jobs, clock
         self.vaults, self.points, self.sources = vaults, points, sources
         self.passphrase = passphrase
+        self.integrity = SnapshotIntegrity(vaults, items, passphrase)
 
     def restore_disks(
         self,
@@ -130,13 +137,20 @@ class RestoreService:
         return self.sources.open(self.items.source_by_id(view.item.record.source_id))
 
     def _tier(self, view: Any, source_tier: str | None) -> str:
-        has_snapshot, has_vault = view.record.snapshot_present, view.record.vault_present
+        has_snapshot, has_vault = self._snapshot_usable(view), view.record.vault_present
         if source_tier is None:
-            return "snapshot" if has_snapshot else "vault"
+            return "snapshot" if has_snapshot or not has_vault else "vault"
         tier = source_tier.lower()
         if tier not in SOURCE_TIERS:
             raise InvalidInputError(
                 f"--source-tier {source_tier!r} is not valid: allowed values are Snapshot, Vault"
+            )
+        if tier == "snapshot" and view.record.snapshot_present and not has_snapshot:
+            raise InvalidInputError(
+                f"--source-tier {source_tier} is not available: the snapshot of recovery point "
+                f"{view.record.name!r} is damaged or gone (its InstantRP tier is Invalid); "
+                "use --source-tier Vault",
+                code=SNAPSHOT_CORRUPT,
             )
         if (tier == "snapshot" and not has_snapshot) or (tier == "vault" and not has_vault):
             raise InvalidInputError(
@@ -144,6 +158,19 @@ class RestoreService:
                 f"{view.record.name!r} has tiers {', '.join(t.value for t in view.tiers)}"
             )
         return tier
+
+    def _snapshot_usable(self, view: Any) -> bool:
+        """The point has a snapshot that is not known damaged and is still there (one found
+        gone is marked Invalid)."""
+        record = view.record
+        if not record.snapshot_present or record.snapshot_status == INVALID:
+            return False
+        try:
+            self._source(view).get_snapshot(view.item.record.vm_name, record.name)
+        except VmvaultError:
+            self.integrity.mark_invalid(record)
+            return False
+        return True
 
     def run(self, job: JobRecord, heartbeat: Callable[[], bool]) -> JobStatus:
         tasks = TaskList(job.tasks)
@@ -210,14 +237,36 @@ class RestoreService:
         return [created.manifest, *(d.path for d in created.disks)]
 
     def _from_snapshot(self, vault: str, point: Any, luns: list[int], target: Path) -> list[Path]:
+        """Copy the snapshot's disks, each verified against the hashes recorded for the point
+        (services/snapshot_integrity.py). A snapshot that is gone or damaged is marked
+        Invalid, and the disks come from the vault tier when the point has it."""
+        try:
+            return self._copy_snapshot(vault, point, luns, target)
+        except SnapshotDamagedError:
+            self.integrity.mark_invalid(point.record)
+            if not point.record.vault_present:
+                raise
+            for partial in target.iterdir():
+                partial.unlink()
+            return self._from_vault(vault, point, luns, target)
+
+    def _copy_snapshot(self, vault: str, point: Any, luns: list[int], target: Path) -> list[Path]:
         item = point.item
-        snap = self._source(point).get_snapshot(item.record.vm_name, point.record.name)
+        try:
+            snap = self._source(point).get_snapshot(item.record.vm_name, point.record.name)
+        except VmvaultError as exc:
+            raise SnapshotDamagedError(str(exc)) from None
         files = []
         for lun in luns:
             src = snap.disks[lun]
             dst = target / _file_name(item, lun, snap.formats.get(lun) or _suffix(src))
-            copy_disk_file(src, dst)
-            if _sha256(src) != _sha256(dst):  # verified bit-exact against the snapshot
+            try:
+                copy_disk_file(src, dst)
+            except (OSError, VmvaultError) as exc:
+                raise SnapshotDamagedError(f"snapshot disk {src} cannot be read: {exc}") from None
+            name, fmt = item.record.name, snap.formats.get(lun)
+            checked = self.integrity.check_restored(vault, name, point.record, lun, dst, fmt)
+            if not checked and _sha256(src) != _sha256(dst):  # no hashes: the copy at least
                 raise InvalidInputError(f"restored {dst} differs from the snapshot {src}")
             files.append(dst)
         return files

@@ -12,6 +12,7 @@ from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundErro
 from vmvault.services.arm_ids import VAULT_TYPE, ArmScope, resource
 from vmvault.storage.base import ObjectNotFoundError, Storage
 from vmvault.storage.factory import open_storage
+from vmvault.vault.errors import ConfigTamperedError
 from vmvault.vault.format import CONFIG, DEFAULT_CHUNK_SIZE
 
 if TYPE_CHECKING:
@@ -55,11 +56,19 @@ class VaultService:
         location = self._prepare_storage(storage or str(self.vaults_dir / name))
         store = open_storage(location)
         if holds_vault(store):
-            Vault.open(store, passphrase)  # attach: the passphrase must open it
+            data = Vault.open(store, passphrase)  # attach: the passphrase must open it
         else:
-            Vault.create(store, self.clock.now(), passphrase=passphrase, chunk_size=chunk_size)
+            data = Vault.create(
+                store, self.clock.now(), passphrase=passphrase, chunk_size=chunk_size
+            )
         try:
-            return self.catalog.add_vault(name, location, self.clock.now())
+            return self.catalog.add_vault(
+                name,
+                location,
+                self.clock.now(),
+                encrypted=data.config.encrypted,
+                config_hash=data.config_digest,
+            )
         except DuplicateNameError:
             raise ConflictError(
                 f"vault {name!r} already exists", code="UserErrorVaultAlreadyExists"
@@ -128,10 +137,21 @@ class VaultService:
         return vault
 
     def open_data(self, name: str, passphrase: str | None) -> Vault:
-        """The vault tier of a vault, opened (with its passphrase when encrypted)."""
+        """The vault tier of a vault, opened (with its passphrase when encrypted).
+
+        The storage's config must be the one the catalog recorded when the vault was created
+        or attached (ConfigTamperedError otherwise): in particular a vault the catalog knows
+        as encrypted is never opened as a plaintext one, whatever its storage says."""
         from vmvault.vault.repository import Vault
 
-        return Vault.open(open_storage(self.get(name).storage), passphrase)
+        record = self.get(name)
+        data = Vault.open(open_storage(record.storage), passphrase)
+        check_pinned(record, data)
+        if record.encrypted is None or record.config_hash is None:  # catalogued before pins
+            self.catalog.pin_vault(
+                record.id, encrypted=data.config.encrypted, config_hash=data.config_digest
+            )
+        return data
 
     def to_arm(self, vault: VaultRecord) -> dict[str, Any]:
         return resource(
@@ -143,6 +163,22 @@ class VaultService:
                 "storageLocation": vault.storage,
                 "createdAt": vault.created_at.isoformat().replace("+00:00", "Z"),
             },
+        )
+
+
+def check_pinned(record: VaultRecord, data: Vault) -> None:
+    """Refuse a vault whose storage config differs from the one the catalog recorded."""
+    if record.encrypted and not data.config.encrypted:
+        raise ConfigTamperedError(
+            f"vault {record.name!r} is encrypted but the config at {record.storage} says "
+            "encryption none: the config was changed; nothing was read or written (put the "
+            "original config back)"
+        )
+    if record.config_hash is not None and record.config_hash != data.config_digest:
+        raise ConfigTamperedError(
+            f"the config of vault {record.name!r} at {record.storage} was changed since the "
+            "vault was created or attached; nothing was read or written (put the original "
+            "config back)"
         )
 
 

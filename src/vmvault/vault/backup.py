@@ -91,14 +91,22 @@ def backup_point(
     keep_chunk_buffers()
     with backup_lock(vault, time), ThreadPoolExecutor(workers or default_workers()) as pool:
         plans = [_plan(vault, d, previous) for d in disks]
-        _trust_previous(vault, plans, pool)
+        damaged = vault.damaged_chunks()
+        _trust_previous(vault, plans, pool, damaged)
         progress.total_bytes = sum(p.work_bytes for p in plans)
         indexes: dict[int, DiskIndex] = {}
         entries = []
         provisional: list[bytes] = []  # new chunks stored at the ingest level
         for plan in plans:
             stored, new = _run(
-                vault, plan, pool, progress, on_progress, workers or default_workers(), provisional
+                vault,
+                plan,
+                pool,
+                progress,
+                on_progress,
+                workers or default_workers(),
+                provisional,
+                damaged,
             )
             indexes[plan.disk.lun] = plan.index
             entries.append(
@@ -160,15 +168,18 @@ def _plan(vault: Vault, disk: DiskSource, previous: PointManifest | None) -> _Pl
     return _Plan(disk, index, to_read, known, work, reused)
 
 
-def _trust_previous(vault: Vault, plans: list[_Plan], pool: ThreadPoolExecutor) -> int:
+def _trust_previous(
+    vault: Vault, plans: list[_Plan], pool: ThreadPoolExecutor, damaged: set[bytes]
+) -> int:
     """Check that the previous point's chunks are still in the vault (in parallel: a stat
-    each on a folder, a HEAD on S3). A missing one is forgotten, so that its data is stored
-    again when read, and chunks the hints would have kept unread are read: a chunk lost from
-    the vault heals at the next backup instead of being inherited by every later point.
-    Returns how many were missing."""
-    ids = sorted(set().union(*(p.known for p in plans)) - {ZERO_ID})
+    each on a folder, a HEAD on S3) and not recorded as damaged. A missing or damaged one is
+    forgotten, so that its data is stored again when read, and chunks the hints would have
+    kept unread are read: a chunk lost from the vault, or found damaged, heals at the next
+    backup instead of being inherited by every later point. Returns how many were left out."""
+    ids = sorted(set().union(*(p.known for p in plans)) - {ZERO_ID} - damaged)
     found = pool.map(vault.has_chunk, ids)
     missing = {cid for cid, ok in zip(ids, found, strict=True) if not ok}
+    missing |= damaged
     for plan in plans:
         plan.known -= missing
         reread = [i for i in plan.reused if plan.index.ids[i] in missing]
@@ -199,9 +210,12 @@ def _run(
     on_progress: Callable[[Progress], None] | None,
     workers: int,
     stored_ids: list[bytes],
+    damaged: set[bytes],
 ) -> tuple[int, int]:
     """Read, hash and store the plan's chunks; fill its index and add the ids of the chunks
-    it stored to ``stored_ids``. Returns (stored bytes, new chunks)."""
+    it stored to ``stored_ids``. A chunk recorded as damaged is stored again (an atomic
+    replace of the damaged object) and its record cleared. Returns (stored bytes, new
+    chunks)."""
     known = plan.known
     known_lock = threading.Lock()
     chunk_size = vault.config.chunk_size
@@ -226,8 +240,10 @@ def _run(
             seen = cid in known
             known.add(cid)
         stored = 0
-        if not seen and not vault.has_chunk(cid):
+        if not seen and (cid in damaged or not vault.has_chunk(cid)):
             stored = vault.put_chunk(cid, data, level=vault.keys.ingest_level)
+            if cid in damaged:
+                vault.clear_damaged(cid)  # the good copy is durable
         progress.add(length, length, stored, 1 if stored else 0)
         return i, cid, stored
 

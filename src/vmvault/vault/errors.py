@@ -33,3 +33,15 @@ class VaultBusyError(VaultError):
     """A backup and a garbage collection may not run at the same time."""
 
     code = "VaultBusy"
+
+
+class ConfigTamperedError(VaultError):
+    """The vault's config is not the one its key (or the catalog) was bound to."""
+
+    code = "VaultConfigTampered"
+
+
+class CatalogMismatchError(VaultError):
+    """The catalog and the vault disagree about which recovery points exist."""
+
+    code = "VaultCatalogMismatch"

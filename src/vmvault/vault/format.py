@@ -19,6 +19,8 @@ ENCRYPTIONS = ("none", "aes-256-gcm")
 
 CONFIG = "config"
 MASTER_KEY = "keys/master"
+CONFIG_MAC = "keys/config-mac"
+DAMAGED = "damaged/"
 NAME_RE = re.compile(r"^[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}$")
 
 
@@ -91,6 +93,10 @@ def check_point_name(kind: str, name: str) -> str:
 def chunk_name(chunk_id: bytes) -> str:
     hexid = chunk_id.hex()
     return f"chunks/{hexid[:2]}/{hexid}"
+
+
+def damaged_name(chunk_id: bytes) -> str:
+    return DAMAGED + chunk_id.hex()
 
 
 def point_prefix(item: str, point: str) -> str:

@@ -6,15 +6,18 @@ collection go through it. It is safe to use from several threads.
 
 from __future__ import annotations
 
+import hmac
+import json
 import mmap
 import uuid
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 
 import blake3
 
-from vmvault.storage.base import ObjectNotFoundError, Storage
+from vmvault.storage.base import ObjectNotFoundError, Storage, StorageError
 from vmvault.vault import format as fmt
 from vmvault.vault.crypto import (
     KeyRing,
@@ -24,6 +27,7 @@ from vmvault.vault.crypto import (
     wrap_master,
 )
 from vmvault.vault.errors import (
+    ConfigTamperedError,
     CorruptObjectError,
     MissingObjectError,
     VaultError,
@@ -40,10 +44,22 @@ class PointRef:
 
 
 class Vault:
-    def __init__(self, storage: Storage, config: fmt.VaultConfig, keys: KeyRing) -> None:
+    def __init__(
+        self,
+        storage: Storage,
+        config: fmt.VaultConfig,
+        keys: KeyRing,
+        config_bytes: bytes | None = None,
+    ) -> None:
         self.storage = storage
         self.config = config
         self.keys = keys
+        self.config_bytes = config.to_json() if config_bytes is None else config_bytes
+
+    @property
+    def config_digest(self) -> str:
+        """BLAKE3 of the config's exact bytes: the catalog pins a vault's config with it."""
+        return blake3.blake3(self.config_bytes).hexdigest()
 
     # -- creating and opening --------------------------------------------------------------
     @classmethod
@@ -75,13 +91,18 @@ class Vault:
             secret = new_master_secret()
             storage.put(fmt.MASTER_KEY, wrap_master(secret, passphrase, config.id))
             keys = keyring_from_secret(secret)
+            storage.put(fmt.CONFIG_MAC, _mac_doc(keys, config.to_json()))
         storage.put(fmt.CONFIG, config.to_json())  # last: the vault exists once config does
         return cls(storage, config, keys)
 
     @classmethod
     def open(cls, storage: Storage, passphrase: str | None = None) -> Vault:
+        """Open the vault at ``storage``. An encrypted vault's config must match its MAC under
+        the master key (ConfigTamperedError otherwise); a vault created before configs were
+        authenticated gets its MAC written at its first open with the passphrase."""
         try:
-            config = fmt.VaultConfig.from_json(storage.get(fmt.CONFIG), storage.location)
+            raw = storage.get(fmt.CONFIG)
+            config = fmt.VaultConfig.from_json(raw, storage.location)
         except ObjectNotFoundError:
             raise VaultFormatError(
                 f"{storage.location} is not a vmvault vault (no config)"
@@ -100,7 +121,8 @@ class Vault:
                     f"vault at {storage.location} has lost keys/master"
                 ) from None
             keys = keyring_from_secret(unwrap_master(blob, passphrase, config.id))
-        return cls(storage, config, keys)
+            _authenticate_config(storage, keys, raw)
+        return cls(storage, config, keys, raw)
 
     # -- chunks ----------------------------------------------------------------------------
     def chunk_id(self, data: bytes | memoryview) -> bytes:
@@ -134,17 +156,49 @@ class Vault:
         return self.open_chunk(chunk_id, self.get_chunk_blob(chunk_id))
 
     def read_chunk_into(self, chunk_id: bytes, buf: mmap.mmap, size: int) -> memoryview:
-        """A chunk of ``size`` bytes read into ``buf``, verified against its id."""
+        """A chunk of ``size`` bytes read into ``buf``, verified against its id (a damaged
+        one is recorded, see ``mark_damaged``)."""
         name = fmt.chunk_name(chunk_id)
-        data = self.keys.open_into(name, self.get_chunk_blob(chunk_id), buf, size)
-        self._verify(chunk_id, data)
+        with self._noting_damage(chunk_id):
+            data = self.keys.open_into(name, self.get_chunk_blob(chunk_id), buf, size)
+            self._verify(chunk_id, data)
         return data
 
     def open_chunk(self, chunk_id: bytes, blob: bytes) -> bytes:
-        """The plaintext of a chunk's sealed ``blob``, verified against its id."""
-        data = self.keys.open(fmt.chunk_name(chunk_id), blob)
-        self._verify(chunk_id, data)
+        """The plaintext of a chunk's sealed ``blob``, verified against its id (a damaged
+        one is recorded, see ``mark_damaged``)."""
+        with self._noting_damage(chunk_id):
+            data = self.keys.open(fmt.chunk_name(chunk_id), blob)
+            self._verify(chunk_id, data)
         return data
+
+    # -- chunks found damaged (docs/vault-format.md, "Damaged chunks") ----------------------
+    @contextmanager
+    def _noting_damage(self, chunk_id: bytes) -> Iterator[None]:
+        try:
+            yield
+        except CorruptObjectError:
+            self.mark_damaged(chunk_id)
+            raise
+
+    def mark_damaged(self, chunk_id: bytes) -> None:
+        """Record that the stored chunk does not open or hash to its id, so deduplication
+        never trusts it again (best effort: the read that found it fails either way)."""
+        with suppress(StorageError):
+            self.storage.put(fmt.damaged_name(chunk_id), b"")
+
+    def clear_damaged(self, chunk_id: bytes) -> None:
+        """Forget the damage once a good copy of the chunk is durable."""
+        self.storage.delete(fmt.damaged_name(chunk_id))
+
+    def damaged_chunks(self) -> set[bytes]:
+        found = set()
+        for name in self.storage.list(fmt.DAMAGED):
+            tail = name[len(fmt.DAMAGED) :]
+            if len(tail) == 64:
+                with suppress(ValueError):
+                    found.add(bytes.fromhex(tail))
+        return found
 
     def _verify(self, chunk_id: bytes, data: bytes | memoryview) -> None:
         if self.chunk_id(data) != chunk_id:
@@ -251,3 +305,26 @@ class Vault:
         self.storage.delete(fmt.manifest_name(item, point))
         for name in list(self.storage.list(fmt.point_prefix(item, point))):
             self.storage.delete(name)
+
+
+def _mac_doc(keys: KeyRing, config: bytes) -> bytes:
+    return json.dumps({"mac": "hmac-sha256", "value": keys.config_mac(config)}).encode() + b"\n"
+
+
+def _authenticate_config(storage: Storage, keys: KeyRing, raw: bytes) -> None:
+    """Check ``keys/config-mac`` against the config's bytes; write it if it is absent (a
+    vault from before configs were authenticated: trusted on this first open)."""
+    try:
+        doc = json.loads(storage.get(fmt.CONFIG_MAC))
+    except ObjectNotFoundError:
+        storage.put(fmt.CONFIG_MAC, _mac_doc(keys, raw))
+        return
+    except ValueError:
+        doc = {}
+    value = doc.get("value") if isinstance(doc, dict) else None
+    if not isinstance(value, str) or not hmac.compare_digest(value, keys.config_mac(raw)):
+        raise ConfigTamperedError(
+            f"the config of the vault at {storage.location} was changed: it does not match "
+            f"{fmt.CONFIG_MAC} under the vault's key; put the original config back "
+            "(nothing was read or written)"
+        )
