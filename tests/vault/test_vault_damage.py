@@ -181,3 +181,20 @@ def test_image_chunk_ids_match_the_index_and_find_a_flipped_byte(
         f.write(b"Y")
     with open_disk(image) as reader:
         assert differing_chunks(image_chunk_ids(vault, reader), index.ids) == [2 * MiB // CHUNK]
+
+
+def test_a_damaged_chunk_the_hints_would_leave_unread_is_read_and_stored_again(
+    tmp_path: Path,
+) -> None:
+    _, vault = _vault(tmp_path, None)
+    image = _image(tmp_path)
+    rp1 = _backup(vault, "rp1", image)
+    cid = _flip(tmp_path, _first_chunk(vault, rp1))
+    check_vault(vault, read_data=True)
+    with open_disk(image) as reader:  # hints say nothing changed since rp1
+        disk = DiskSource(-1, "os", reader, changed=[])
+        rp2 = backup_point(vault, "web01", "rp2", NOW, [disk], previous=rp1)
+    assert rp2.disks[0].new_chunks == 1 and vault.damaged_chunks() == set()
+    assert vault.get_chunk(cid)
+    restore_disk(vault, rp2, -1, tmp_path / "rp2.raw")
+    assert sha256_file(tmp_path / "rp2.raw") == sha256_file(image)
