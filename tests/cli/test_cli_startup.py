@@ -18,9 +18,10 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import column, table
 
 from vmvault.catalog.db import HEAD_REVISION, MIGRATIONS, current_revision, make_engine
-from vmvault.catalog.repository import Catalog
+from vmvault.catalog.models import UTCDateTime
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -92,7 +93,15 @@ def test_a_plain_command_upgrades_a_schema_at_revision_0001(vmvault: Run, catalo
             cfg.attributes["connection"] = connection
             command.upgrade(cfg, "0001")
         assert current_revision(engine) == "0001" != HEAD_REVISION
-        Catalog(engine).add_vault("old", "/srv/old", datetime(2024, 1, 1, tzinfo=UTC))
+        vaults = table(
+            "vaults", column("name"), column("storage"), column("created_at", UTCDateTime())
+        )
+        with engine.begin() as connection:  # the 0001 schema: no columns of later revisions
+            connection.execute(
+                vaults.insert().values(
+                    name="old", storage="/srv/old", created_at=datetime(2024, 1, 1, tzinfo=UTC)
+                )
+            )
     finally:
         engine.dispose()
 

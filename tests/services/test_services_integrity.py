@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from vmvault.catalog.models import VaultRow
 from vmvault.clock import FakeClock
 from vmvault.config import load_settings
 from vmvault.domain.builder import PolicyFlags
@@ -222,3 +223,21 @@ def test_an_edited_config_of_a_plain_vault_is_refused(tmp_path: Path) -> None:
     config_path.write_text(json.dumps(config, indent=2) + "\n")
     with pytest.raises(ConfigTamperedError, match="was changed since the vault was created"):
         svc.vault_data.check("v1", None, read_data=False)
+
+
+def test_a_vault_catalogued_before_pins_is_pinned_at_its_next_open(tmp_path: Path) -> None:
+    svc = _open(tmp_path, FakeClock(START), "pw")
+    svc.vaults.create("v1", passphrase="pw")
+    record = svc.vaults.get("v1")
+    with svc.catalog.session() as s, s.begin():  # as the 0003 migration leaves an old row
+        s.get_one(VaultRow, record.id).encrypted = None
+        s.get_one(VaultRow, record.id).config_hash = None
+    svc.vaults.open_data("v1", "pw")
+    pinned = svc.vaults.get("v1")
+    assert pinned.encrypted is True and pinned.config_hash
+    config_path = tmp_path / "home" / "vaults" / "v1" / "config"
+    config = json.loads(config_path.read_text())
+    config["encryption"] = "none"
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    with pytest.raises(ConfigTamperedError):
+        svc.vaults.open_data("v1", None)
