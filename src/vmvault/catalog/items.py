@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import sessionmaker
 
 from vmvault.catalog.models import ProtectedItemRow, RecoveryPointRow, SourceRow
@@ -79,6 +80,25 @@ class ItemStore:
             return [
                 _rec(SourceRecord, r) for r in s.scalars(select(SourceRow).order_by(SourceRow.name))
             ]
+
+    def remove_source(self, source_id: int) -> bool:
+        """Delete a source row; False (nothing deleted) if an item still refers to it."""
+        try:
+            with self._sessions() as s, s.begin():
+                s.query(SourceRow).filter(SourceRow.id == source_id).delete()
+        except IntegrityError:  # the items' foreign key is ON DELETE RESTRICT
+            return False
+        return True
+
+    def items_of_source(self, source_id: int) -> list[ItemRecord]:
+        """Every item (of any vault, in any protection state) whose VM comes from the source."""
+        with self._sessions() as s:
+            rows = s.scalars(
+                select(ProtectedItemRow)
+                .where(ProtectedItemRow.source_id == source_id)
+                .order_by(ProtectedItemRow.id)
+            )
+            return [_rec(ItemRecord, r) for r in rows]
 
     def source_by_id(self, source_id: int) -> SourceRecord:
         with self._sessions() as s:

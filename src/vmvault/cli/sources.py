@@ -33,6 +33,23 @@ def add(
     )
 
 
+@source_app.command("delete")
+@handles_errors
+def delete(
+    name: str = typer.Option(..., "--name", "-n"),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Accepted for az compatibility"),
+    output: OutputFormat = OutputOption,
+) -> None:
+    """Remove a source from the catalog; refused while any vault protects a VM of it.
+    Its folder, manifests, disks and snapshots are left as they are."""
+    with services() as svc:
+        s = svc.sources.delete(name)
+    body = {"name": s.name, "type": s.type, "path": s.location, "deleted": True}
+    emit_json(body) if output is OutputFormat.JSON else emit_table(
+        None, list(body), [list(body.values())]
+    )
+
+
 @source_app.command("list")
 @handles_errors
 def list_sources(output: OutputFormat = OutputOption) -> None:

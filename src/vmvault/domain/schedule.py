@@ -40,6 +40,14 @@ def slots_per_day(schedule: Schedule) -> int:
     return 1
 
 
+def snapshots_kept(schedule: Schedule, instant_rp_days: int) -> int:
+    """How many snapshots a policy keeps at once: its instant-restore days times its
+    snapshots a day (Weekly: the run days that fall in those days, at least one)."""
+    if schedule.frequency is Frequency.WEEKLY:
+        return max(1, math.ceil(instant_rp_days * len(schedule.run_days) / 7))
+    return instant_rp_days * slots_per_day(schedule)
+
+
 def local_slots(schedule: Schedule, day: date) -> list[datetime]:
     """The naive wall-clock slots of the window that starts on ``day``, in order."""
     if schedule.frequency is Frequency.HOURLY:

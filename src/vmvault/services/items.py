@@ -22,6 +22,7 @@ from vmvault.domain.protection import (
     check_policy_fits_vm,
     select_disks,
 )
+from vmvault.domain.schedule import snapshots_kept
 from vmvault.services.policies import PolicyService, PolicyView
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
@@ -36,6 +37,21 @@ class ItemView:
     vm: VmSpec | None  # None when the VM can no longer be read from its source
     selection: DiskSelection | None
     vm_problem: str | None = None  # why ``vm`` is None
+
+
+@dataclass(frozen=True)
+class SnapshotSpace:
+    """The snapshot tier's cost for an item where snapshots are full copies (no reflinks):
+    ``per_snapshot`` bytes (the included disks' allocated bytes) times ``kept`` snapshots (the
+    policy's instant-restore days times its snapshots a day) is ``total``."""
+
+    per_snapshot: int
+    kept: int
+    instant_rp_days: int
+
+    @property
+    def total(self) -> int:
+        return self.per_snapshot * self.kept
 
 
 def vm_facts(vm: VmSpec) -> VmFacts:
@@ -88,6 +104,7 @@ class ItemService:
                 code="UserErrorItemAlreadyProtected",
             )
         source = self.sources.get(vm.source)
+        self._check_not_protected_elsewhere(vm, source.id)
         now = self.clock.now()
         try:
             record = self.items.add_item(
@@ -103,8 +120,47 @@ class ItemService:
             )
         except DuplicateNameError:
             raise ConflictError(f"VM {vm.name!r} is already protected in vault {vault!r}") from None
+        first = min(i.id for i in self.items.items_of_source(source.id) if i.vm_name == vm.name)
+        if first != record.id:  # another vault protected it at the same moment: it wins
+            self.items.remove_item(record.id)
+            self._check_not_protected_elsewhere(vm, source.id)
+            raise ConflictError(
+                f"VM {vm.id!r} was protected by another vault at the same moment: try again",
+                code="UserErrorVmAlreadyProtected",
+            )
         self._record_job(v.id, record, Operation.CONFIGURE_BACKUP, None)
         return self.view(vault, record)
+
+    def copy_snapshot_space(self, view: ItemView) -> SnapshotSpace | None:
+        """What the item's snapshots take when its source cannot reflink them (each one a
+        full copy); None when they are reflinks or it cannot be told."""
+        if view.vm is None or view.selection is None or view.policy is None:
+            return None
+        source = self.sources.open(self.sources.get(view.vm.source))
+        cost = source.snapshot_cost(view.vm, view.selection.included)
+        if cost.reflink is not False:
+            return None
+        policy = view.policy.policy
+        kept = snapshots_kept(policy.schedule, policy.instant_rp_days)
+        return SnapshotSpace(cost.allocated_bytes, kept, policy.instant_rp_days)
+
+    def _check_not_protected_elsewhere(self, vm: VmSpec, source_id: int) -> None:
+        """A VM is protected by at most one vault, as in Azure: while any item of any vault
+        (protected, or stopped with its points kept) holds it, ``ConflictError``
+        ``UserErrorVmAlreadyProtected`` names that vault. Protection stopped with its backup
+        data deleted frees the VM. A VM is its source and name: one folder is one source, so
+        no VM has two ids (VMs sharing a disk file are a cluster with a shared disk)."""
+        for other in self.items.items_of_source(source_id):
+            if other.vm_name != vm.name:
+                continue
+            owner = self.vaults.get_by_id(other.vault_id).name
+            raise ConflictError(
+                f"VM {vm.id!r} is already protected by vault {owner!r} (item {other.name!r}, "
+                f"{other.protection_state}): a VM is protected by one vault only; to move it, "
+                f"run `vmvault protection disable --vault-name {owner} --item-name "
+                f"{other.name} --delete-backup-data` first",
+                code="UserErrorVmAlreadyProtected",
+            )
 
     def _record_job(self, vault_id: int, item: ItemRecord, op: Operation, sub: str | None) -> None:
         """A configuration change is done when it is recorded: its job is completed at once."""

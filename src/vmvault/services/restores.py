@@ -27,6 +27,7 @@ from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
 from vmvault.sources.clone import copy_disk_file
 from vmvault.sources.files import FilesSource
+from vmvault.storage.folders import folder_problem
 from vmvault.vault.restore import restore_disk
 
 SOURCE_TIERS = ("snapshot", "vault")
@@ -76,6 +77,13 @@ class RestoreService:
                 f"--target-dir {str(target)!r} exists and is not an empty folder: restore into "
                 "a new or empty folder (nothing was written)"
             )
+        problem = folder_problem(target)
+        if problem is not None:
+            raise InvalidInputError(
+                f"--target-dir {str(target)!r} cannot be used: {problem}; choose a folder you "
+                "can write (nothing was queued)",
+                code="UserErrorRestoreTargetNotWritable",
+            )
         job, _ = self.jobs.enqueue(
             view.item.record.vault_id,
             Operation.RESTORE.value,
@@ -110,12 +118,18 @@ class RestoreService:
                 f"VM of item {item!r} cannot be read from its source: {view.item.vm_problem}"
             )
         source = self._source(view)
+        luns = list(view.record.disks.get("included", []))
         if replace_existing and source.is_running(view.item.vm):
             raise InvalidInputError(
                 f"VM {view.item.vm.id} is running: shut it down before restoring over its disks",
                 code="UserErrorVmRunning",
             )
         tier = self._tier(view, source_tier)
+        if target_vm_name is not None:
+            source.check_new_vm(target_vm_name, view.item.vm, luns)
+        else:
+            disks = [view.item.vm.disk(lun).path.parent for lun in luns]
+            source.check_writable([source.root, *dict.fromkeys(disks)])
         job, _ = self.jobs.enqueue(
             view.item.record.vault_id,
             Operation.RESTORE.value,
@@ -124,7 +138,7 @@ class RestoreService:
             item_name=view.item.record.name,
             params={
                 "point": point,
-                "luns": list(view.record.disks.get("included", [])),
+                "luns": luns,
                 "tier": tier,
                 "mode": "replace" if replace_existing else "new-vm",
                 "targetVm": target_vm_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -35,12 +36,48 @@ class SourceService:
         folder = Path(path).expanduser().resolve()
         if not folder.is_dir():
             raise InvalidInputError(f"--path {str(folder)!r} is not a folder")
+        self._check_location_free(folder)
         try:
             return self.items.add_source(name, type_, str(folder), self.clock.now())
         except DuplicateNameError:
             raise ConflictError(
                 f"source {name!r} already exists", code="UserErrorSourceAlreadyExists"
             ) from None
+
+    def _check_location_free(self, folder: Path) -> None:
+        """Refuse a folder another source already covers: the same path, or the same folder
+        reached another way (a symlink is resolved already; a bind mount has the same device
+        and inode). Two sources over one folder would let one VM be protected twice."""
+        identity = _identity(folder)
+        for other in self.items.sources():
+            if other.location == str(folder) or (
+                identity is not None and _identity(Path(other.location)) == identity
+            ):
+                raise ConflictError(
+                    f"--path {str(folder)!r} is already the folder of source {other.name!r} "
+                    f"({other.location}): a folder belongs to one source; use source "
+                    f"{other.name!r}",
+                    code="UserErrorSourceLocationInUse",
+                )
+
+    def delete(self, name: str) -> SourceRecord:
+        """Remove a source from the catalog (its folder and files are not touched). Refused
+        while any item of any vault, protected or stopped with its points kept, comes from it."""
+        source = self.get(name)
+        items = self.items.items_of_source(source.id)
+        if items:
+            raise ConflictError(
+                f"source {name!r} cannot be deleted: it has {len(items)} protected item(s) "
+                f"({', '.join(i.name for i in items[:5])}); stop their protection with "
+                "`vmvault protection disable --delete-backup-data` first",
+                code="UserErrorSourceHasProtectedItems",
+            )
+        if not self.items.remove_source(source.id):  # an item was protected meanwhile
+            raise ConflictError(
+                f"source {name!r} cannot be deleted: an item was protected from it meanwhile",
+                code="UserErrorSourceHasProtectedItems",
+            )
+        return source
 
     def all(self) -> list[SourceRecord]:
         return self.items.sources()
@@ -85,3 +122,12 @@ class SourceService:
             + ", ".join(vm.source for vm in matches)
             + "; write SOURCE/NAME"
         )
+
+
+def _identity(folder: Path) -> tuple[int, int] | None:
+    """(device, inode) of a folder, or None if it cannot be read now."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino

@@ -24,11 +24,13 @@ would otherwise resolve there. Backing files are taken to be immutable, as a qco
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import json
 import os
 import subprocess
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +89,33 @@ def reflink(src_fd: int, dst_fd: int) -> bool:
             return False
         raise
     return True
+
+
+def reflink_works(folder: Path) -> bool | None:
+    """Whether files in ``folder`` can be reflink-cloned there (``FICLONE`` of a small probe
+    file into another, both hidden ``.tmp-`` names, removed at once); None if it cannot be
+    told (the folder is missing or not writable)."""
+    tag = uuid.uuid4().hex
+    src, dst = folder / f".tmp-reflink-{tag}-a", folder / f".tmp-reflink-{tag}-b"
+    try:
+        src_fd = os.open(src, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    except OSError:
+        return None
+    try:
+        os.write(src_fd, b"\1" * 65536)
+        os.fsync(src_fd)
+        dst_fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            return reflink(src_fd, dst_fd)
+        finally:
+            os.close(dst_fd)
+    except OSError:
+        return None
+    finally:
+        os.close(src_fd)
+        for path in (src, dst):
+            with contextlib.suppress(OSError):
+                path.unlink()
 
 
 def sparse_copy(src_fd: int, dst_fd: int) -> None:

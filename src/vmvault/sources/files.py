@@ -19,21 +19,25 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundError
+from vmvault.sources.clone import reflink_works
 from vmvault.sources.fiemap import reflink_changes
 from vmvault.sources.manifest import MANIFEST_SUFFIXES, ManifestError, is_manifest_name
 from vmvault.sources.manifest import load_manifest as _load_manifest
 from vmvault.sources.model import (
+    DISK_FORMATS,
     Discovery,
     ManifestProblem,
+    SnapshotCost,
     SnapshotMethod,
     SnapshotSet,
     VmSpec,
 )
 from vmvault.sources.processes import holders
-from vmvault.sources.restore import place_new_vm, plan_new_vm
+from vmvault.sources.restore import place_new_vm, plan_new_vm, planned_disk_name
 from vmvault.sources.restore import replace_disks as _replace_disks
 from vmvault.sources.snapshots import SnapshotStore
 from vmvault.sources.validate import check_source_name, check_vm_name
+from vmvault.storage.folders import folder_problem
 from vmvault.vault.disks import DiskReader, Extent
 from vmvault.vault.readers import detect_format, open_disk
 
@@ -124,6 +128,29 @@ class FilesSource:
         self._check_own(vm)
         return self._snapshots.take(vm, luns, point)
 
+    def snapshot_cost(self, vm: VmSpec, luns: Sequence[int]) -> SnapshotCost:
+        """What one snapshot of disks ``luns`` of ``vm`` will take: reflinks (no space until
+        the disks change) when the source folder's filesystem clones and every disk is on it;
+        otherwise a full copy of each disk's allocated bytes. ``reflink`` is None when it
+        cannot be told (the folder is not writable: snapshots will fail anyway)."""
+        works = reflink_works(self.root)
+        allocated = 0
+        try:
+            root_dev = os.stat(self.root).st_dev
+        except OSError:
+            return SnapshotCost(None, 0)
+        for disk in vm.disks:
+            if disk.lun not in luns:
+                continue
+            try:
+                st = os.stat(disk.path)
+            except OSError:
+                continue
+            allocated += st.st_blocks * 512
+            if st.st_dev != root_dev and works:
+                works = False  # another filesystem than the snapshots': copied
+        return SnapshotCost(works, allocated)
+
     def get_snapshot(self, vm_name: str, point: str) -> SnapshotSet:
         """The snapshot set of an earlier ``snapshot`` call (``NotFoundError`` if none)."""
         return self._snapshots.get(vm_name, point)
@@ -186,20 +213,52 @@ class FilesSource:
         ``<new_name>-<suffix>.<format>`` in the root and the manifest ``<new_name>.vm.yaml``.
         ``ConflictError`` if the name is taken (also by a broken manifest) or a file exists;
         see ``restore.plan_new_vm`` for the other errors. All or nothing."""
+        self.check_new_vm(new_name, template, list(disk_files))
+        vm = plan_new_vm(self.root, new_name, template, disk_files, formats)
+        vm = dataclasses.replace(vm, source=self.name)
+        place_new_vm(vm, disk_files, template)
+        return _load_manifest(vm.manifest, self.name)
+
+    def check_new_vm(self, new_name: str, template: VmSpec, luns: Sequence[int]) -> None:
+        """Raise unless ``create_vm(new_name, template, <images of luns>)`` can succeed as far
+        as names and folders go: ``InvalidInputError`` for an invalid name or a source folder
+        that cannot be written (``UserErrorRestoreTargetNotWritable``); ``ConflictError``
+        ``UserErrorVmAlreadyExists`` if the name is taken (also by a broken manifest) or a
+        manifest of that name exists; ``ConflictError`` ``UserErrorFileExists`` if one of its
+        disk files exists. Writes nothing."""
         check_vm_name(new_name)
         discovery = self.discover()
         taken = {vm.name for vm in discovery.vms} | {p.vm for p in discovery.problems if p.vm}
         files = [self.root / f"{new_name}{suffix}" for suffix in MANIFEST_SUFFIXES]
-        if new_name in taken or any(os.path.lexists(f) for f in files):
+        for lun in luns:
+            stem = planned_disk_name(new_name, template, lun)
+            files += [self.root / f"{stem}.{fmt}" for fmt in DISK_FORMATS]
+        if new_name in taken or any(os.path.lexists(f) for f in files[: len(MANIFEST_SUFFIXES)]):
             raise ConflictError(
                 f"VM {new_name!r} already exists in source {self.name}: pick another name, or "
                 "restore over the original disks with --replace-existing",
                 code="UserErrorVmAlreadyExists",
             )
-        vm = plan_new_vm(self.root, new_name, template, disk_files, formats)
-        vm = dataclasses.replace(vm, source=self.name)
-        place_new_vm(vm, disk_files, template)
-        return _load_manifest(vm.manifest, self.name)
+        existing = [str(f) for f in files if os.path.lexists(f)]
+        if existing:
+            raise ConflictError(
+                f"cannot create VM {new_name}: {', '.join(existing)} already exists; pick "
+                "another name or move the files away",
+                code="UserErrorFileExists",
+            )
+        self.check_writable([self.root])
+
+    def check_writable(self, folders: Sequence[Path]) -> None:
+        """``InvalidInputError`` ``UserErrorRestoreTargetNotWritable`` unless every folder
+        (created if missing) can be written: checked before a restore is queued."""
+        for folder in folders:
+            problem = folder_problem(folder)
+            if problem is not None:
+                raise InvalidInputError(
+                    f"source {self.name} cannot receive a restore: {problem}; make the folder "
+                    "writable (nothing was queued)",
+                    code="UserErrorRestoreTargetNotWritable",
+                )
 
     def replace_disks(self, vm: VmSpec, disk_files: Mapping[int, Path]) -> None:
         """Restore over the original disks of ``vm`` (all or none), after checking it is not

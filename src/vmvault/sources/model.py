@@ -155,3 +155,13 @@ class SnapshotSet:
         """The one method of every disk, or ``"mixed"`` when disks needed different ones."""
         found = set(self.methods.values())
         return str(found.pop()) if len(found) == 1 else "mixed"
+
+
+@dataclass(frozen=True)
+class SnapshotCost:
+    """What each snapshot of a VM's chosen disks will cost: ``reflink`` True means clones
+    (space only as the disks change), False a full copy of ``allocated_bytes`` each time,
+    None that it cannot be told."""
+
+    reflink: bool | None
+    allocated_bytes: int

@@ -62,8 +62,7 @@ def plan_new_vm(
             raise InvalidInputError(
                 f"format {fmt!r} of LUN {lun} is not valid: use {', '.join(DISK_FORMATS)}"
             )
-        suffix = old.name.removeprefix(f"{template.name}-") or old.name
-        name = f"{new_name}-{suffix}"
+        name = planned_disk_name(new_name, template, lun)
         if name in names:  # e.g. disks "web01-os" and "os": keep both, apart by LUN
             name = f"{name}-lun{lun}"
         if not NAME_RE.match(name) or name in names:
@@ -76,6 +75,14 @@ def plan_new_vm(
     return dataclasses.replace(
         template, name=new_name, disks=tuple(disks), manifest=root / f"{new_name}.vm.yaml"
     )
+
+
+def planned_disk_name(new_name: str, template: VmSpec, lun: int) -> str:
+    """The disk name LUN ``lun`` gets in a new VM ``new_name`` restored from ``template``:
+    ``<new_name>-<suffix>``, where ``suffix`` is the template disk's name without its
+    ``<template name>-`` prefix (``web01-os`` restored as ``web02`` is ``web02-os``)."""
+    old = template.disk(lun).name
+    return f"{new_name}-{old.removeprefix(f'{template.name}-') or old}"
 
 
 def place_new_vm(vm: VmSpec, disk_files: Mapping[int, Path], template: VmSpec) -> None:
