@@ -1,1 +1,1 @@
-"""The ``vmvault`` command line: groups and options named as in ``az backup``."""
+"""vmvault's command line (Typer). The ``vmvault`` entry point is ``cli.app:main``."""

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from vmvault.catalog.db import make_engine, upgrade
 from vmvault.catalog.repository import Catalog
 from vmvault.clock import Clock, SystemClock
 from vmvault.config import Settings
+from vmvault.domain.errors import VmvaultError
 from vmvault.services.arm_ids import ArmScope
+from vmvault.storage.folders import folder_problem
 
 if TYPE_CHECKING:
     from vmvault.catalog.items import ItemStore
@@ -50,7 +53,7 @@ class Services:
     @classmethod
     def open(cls, settings: Settings, clock: Clock | None = None) -> Services:
         """Open (and migrate to the newest schema) the catalog ``settings`` name."""
-        settings.home.mkdir(parents=True, exist_ok=True)
+        check_home(settings.home)
         engine = make_engine(settings.database_url)
         upgrade(engine)
         return cls(settings, Catalog(engine), clock or SystemClock())
@@ -219,3 +222,21 @@ class Services:
         jobs.register(Operation.RESTORE, self.restores.run)
         jobs.register(Operation.CONFIGURE_BACKUP, self.migration.run, MIGRATE_POLICY)
         return jobs
+
+
+def check_home(home: Path) -> None:
+    """Create the data directory ``home`` ($VMVAULT_HOME) if missing; ``VmvaultError``
+    ``UserErrorDataDirectoryNotWritable`` naming it if it cannot be created or written (a
+    read-only mount, a file in the way): the catalog, locks and vaults live there."""
+    problem = folder_problem(home)
+    if problem is None:
+        try:
+            home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            problem = f"{home} cannot be created ({exc.strerror or exc})"
+    if problem is not None:
+        raise VmvaultError(
+            f"VMVAULT_HOME {str(home)!r} cannot be used: {problem}; set VMVAULT_HOME to a "
+            "writable folder (or remount it read-write)",
+            code="UserErrorDataDirectoryNotWritable",
+        )

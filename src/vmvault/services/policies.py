@@ -162,9 +162,23 @@ def document_from_flags(flags: PolicyFlags) -> dict[str, Any]:
 def load_document(text: str) -> dict[str, Any]:
     """A policy document from a file path or inline JSON (as ``az backup --policy`` takes)."""
     source = text
-    path = Path(text).expanduser()
-    if not text.lstrip().startswith("{") and path.is_file():
-        source = path.read_text(encoding="utf-8")
+    if not text.lstrip().startswith(("{", "[")):  # not inline JSON: the path of a file
+        path = Path(text).expanduser()
+        try:
+            source = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise InvalidInputError(
+                f"--policy {text!r} is not JSON and no such file exists: give the path of a "
+                "JSON file (e.g. from `vmvault policy get-default-for-vm`) or inline JSON",
+                code="UserErrorPolicyFileNotFound",
+            ) from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise InvalidInputError(
+                f"--policy file {text!r} cannot be read ({reason or exc}): give a readable "
+                "JSON file",
+                code="UserErrorPolicyFileNotReadable",
+            ) from None
     try:
         document = json.loads(source)
     except json.JSONDecodeError as exc:

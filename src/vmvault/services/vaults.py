@@ -12,6 +12,7 @@ from vmvault.domain.errors import ConflictError, InvalidInputError, NotFoundErro
 from vmvault.services.arm_ids import VAULT_TYPE, ArmScope, resource
 from vmvault.storage.base import ObjectNotFoundError, Storage
 from vmvault.storage.factory import open_storage
+from vmvault.storage.folders import folder_problem
 from vmvault.vault.errors import ConfigTamperedError
 from vmvault.vault.format import CONFIG, DEFAULT_CHUNK_SIZE
 
@@ -97,7 +98,18 @@ class VaultService:
                 "or a vmvault vault; choose a new or empty folder so no other data "
                 "is mixed in"
             )
-        path.mkdir(parents=True, exist_ok=True)
+        problem = folder_problem(path)
+        if problem is None:
+            try:
+                path.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:  # e.g. a folder made read-only meanwhile
+                problem = f"{path} cannot be created ({exc.strerror or exc})"
+        if problem is not None:
+            raise InvalidInputError(
+                f"--storage {location!r} cannot be used: {problem}; choose a folder on a "
+                "writable filesystem (nothing was created)",
+                code="UserErrorStorageNotWritable",
+            )
         return location
 
     def all(self) -> list[VaultRecord]:
