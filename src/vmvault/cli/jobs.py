@@ -5,12 +5,13 @@ from __future__ import annotations
 import sys
 import threading
 import time
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer
 
+from vmvault.cli.filters import job_filters
 from vmvault.cli.output import (
+    LogOutputOption,
     OutputFormat,
     OutputOption,
     emit_json,
@@ -19,9 +20,7 @@ from vmvault.cli.output import (
     handles_errors,
 )
 from vmvault.cli.state import services
-from vmvault.domain.arm_reader import parse_enum
-from vmvault.domain.errors import InvalidInputError
-from vmvault.domain.jobs import JobStatus, Operation, display_operation
+from vmvault.domain.jobs import JobStatus, display_operation
 
 if TYPE_CHECKING:
     from vmvault.catalog.jobs import JobRecord
@@ -57,16 +56,6 @@ def render_jobs(vault: str, jobs: list[JobRecord], output: OutputFormat, single:
     )
 
 
-def _time(flag: str, text: str | None) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError(f"{flag} {text!r} is not a date: write e.g. 2026-11-22") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 @job_app.command("list")
 @handles_errors
 def list_jobs(
@@ -80,12 +69,7 @@ def list_jobs(
     output: OutputFormat = OutputOption,
 ) -> None:
     """List a vault's jobs, newest first."""
-    filters = {
-        "status": parse_enum(status, JobStatus, "--status").value if status else None,
-        "operation": parse_enum(operation, Operation, "--operation").value if operation else None,
-        "since": _time("--start-date", start_date),
-        "until": _time("--end-date", end_date),
-    }
+    filters = job_filters(status, operation, start_date, end_date)
     with services() as svc:
         jobs = svc.jobs.find(vault_name, **filters)
     render_jobs(vault_name, jobs, output, single=False)
@@ -167,6 +151,7 @@ def wait_job(
 def worker(
     poll: float = typer.Option(2.0, "--poll", help="Seconds between looks at the queue"),
     run_for: float = typer.Option(0.0, "--run-for", hidden=True),
+    output: OutputFormat = LogOutputOption,
 ) -> None:
     """Run queued jobs of $VMVAULT_HOME until stopped (several workers may share a queue)."""
     from vmvault.services.jobs import worker_id

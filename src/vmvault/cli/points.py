@@ -88,7 +88,9 @@ def restore_disks(
     item_name: str = ItemOption,
     rp_name: str = typer.Option(..., "--rp-name", "-r", help="Recovery point name"),
     target_dir: str = typer.Option(..., "--target-dir", help="New or empty folder"),
-    diskslist: list[int] = typer.Option(None, "--diskslist", help="LUNs to restore"),
+    diskslist: list[int] = typer.Option(
+        None, "--diskslist", help="LUNs to restore, as az: --diskslist 0 1 (or 0,1, or repeated)"
+    ),
     restore_only_osdisk: bool = typer.Option(False, "--restore-only-osdisk"),
     source_tier: str = typer.Option(None, "--source-tier", help="Snapshot or Vault"),
     output: OutputFormat = OutputOption,

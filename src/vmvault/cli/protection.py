@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import typer
 
+from vmvault.cli.filters import parse_date
 from vmvault.cli.jobs import render_jobs
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
@@ -17,7 +17,7 @@ from vmvault.domain.protection import DiskListSetting
 
 if TYPE_CHECKING:
     from vmvault.services.context import Services
-    from vmvault.services.items import ItemView
+    from vmvault.services.items import ItemView, SnapshotSpace
     from vmvault.services.migration import Skipped
 
 protection_app = typer.Typer(help="Protect VMs and back them up.", no_args_is_help=True)
@@ -74,7 +74,9 @@ def enable_for_vm(
     vm: str = typer.Option(..., "--vm", help="SOURCE/NAME, or NAME when unambiguous"),
     policy_name: str = typer.Option(..., "--policy-name", "-p"),
     disk_list_setting: str = typer.Option(None, "--disk-list-setting", help="include or exclude"),
-    diskslist: list[int] = typer.Option(None, "--diskslist", help="Data disk LUNs"),
+    diskslist: list[int] = typer.Option(
+        None, "--diskslist", help="Data disk LUNs, as az: --diskslist 0 1 (or 0,1, or repeated)"
+    ),
     output: OutputFormat = OutputOption,
 ) -> None:
     """Protect a VM with a policy (selective disk backup with --disk-list-setting)."""
@@ -86,6 +88,29 @@ def enable_for_vm(
     with services() as svc:
         view = svc.items.enable(vault_name, vm, policy_name, setting, diskslist or [])
         _items_out(svc, [view], output, single=True)
+        space = svc.items.copy_snapshot_space(view)
+    if space is not None:
+        typer.echo(copy_warning(view, space), err=True)
+
+
+def copy_warning(view: ItemView, space: SnapshotSpace) -> str:
+    """The stderr warning for snapshots that are full copies (no reflinks)."""
+    return (
+        f"WARNING: the filesystem of VM {view.record.name}'s disks cannot reflink, so each "
+        f"snapshot is a full copy of its disks ({_size(space.per_snapshot)}); the policy "
+        f"keeps {space.kept} snapshot(s) over its {space.instant_rp_days} instant-restore "
+        f"day(s): about {_size(space.total)} beside the disks. Keep the disks on XFS "
+        "(reflink=1) or btrfs for instant snapshots, or lower the instant-restore days."
+    )
+
+
+def _size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
 
 
 @protection_app.command("backup-now")
@@ -94,12 +119,15 @@ def backup_now(
     vault_name: str = VaultOption,
     item_name: str = typer.Option(..., "--item-name", "-i"),
     retain_until: str = typer.Option(
-        None, "--retain-until", help="Keep the vault copy until this date (default: 30 days)"
+        None,
+        "--retain-until",
+        help="Keep the vault copy until this date, UTC: 31-12-2026 (as az, d-m-Y) or "
+        "2026-12-31 (default: 30 days)",
     ),
     output: OutputFormat = OutputOption,
 ) -> None:
     """Queue an on-demand backup and print its job (`vmvault job wait` follows it)."""
-    until = _date(retain_until) if retain_until else None
+    until = parse_date("--retain-until", retain_until) if retain_until else None
     with services() as svc:
         job = svc.backups.backup_now(vault_name, item_name, until)
     render_jobs(vault_name, [job], output, single=True)
@@ -138,16 +166,6 @@ def resume(
     """Resume stopped protection."""
     with services() as svc:
         _items_out(svc, [svc.items.resume(vault_name, item_name, policy_name)], output, single=True)
-
-
-def _date(text: str) -> datetime:
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise InvalidInputError(
-            f"--retain-until {text!r} is not a date: write e.g. 2026-12-31 or 31-12-2026"
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 @item_app.command("list")

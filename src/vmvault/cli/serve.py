@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from vmvault.cli.output import handles_errors
+from vmvault.cli.output import LogOutputOption, OutputFormat, handles_errors
 from vmvault.cli.state import services
 from vmvault.domain.errors import VmvaultError
 
@@ -34,6 +34,7 @@ def serve(
     run_for: float = typer.Option(
         0.0, "--run-for", help="Stop after this many seconds (0 = until stopped)", hidden=True
     ),
+    output: OutputFormat = LogOutputOption,
 ) -> None:
     """Run the scheduler and a worker on $VMVAULT_HOME until stopped (Ctrl+C or SIGTERM).
 
