@@ -88,10 +88,10 @@ def test_restore_vm_new_and_replace_existing(vmvault, vmvault_json, tmp_path: Pa
         rp["name"],
         "--target-vm-name",
         "app-copy",
-    )
-    job = json.loads(taken.stdout)
-    failed = vmvault("job", "wait", "--vault-name", "v1", "--name", job["name"], ok=False)
-    assert failed.returncode != 0 and "UserErrorVmAlreadyExists" in failed.stderr
+        ok=False,
+    )  # refused before a job is queued (issue 9)
+    assert taken.returncode == 1 and taken.stdout == ""
+    assert "UserErrorVmAlreadyExists" in taken.stderr
 
     with open(lab / "app-os.raw", "r+b") as f:
         f.write(b"ransomware" * 1000)
