@@ -179,3 +179,16 @@ def test_reflink_filesystem_has_no_warning(vmvault, xfs: Path) -> None:
     _setup(vmvault, lab)
     proc = _enable(vmvault)
     assert proc.stderr == ""
+
+
+def test_bad_choices_outside_policies_have_no_policy_code(vmvault, tmp_path: Path) -> None:
+    _setup(vmvault, _lab(tmp_path / "lab", data_disks=1))
+    for args in (
+        ("protection", "enable-for-vm", "--vault-name", "v1", "--vm", "lab/web01",
+         "--policy-name", "enh", "--disk-list-setting", "sideways", "--diskslist", "0"),
+        ("item", "list", "--vault-name", "v1", "--policy-sub-type", "Deluxe"),
+    ):  # fmt: skip
+        proc = vmvault(*args, ok=False)
+        assert proc.returncode == 1 and "Traceback" not in proc.stderr
+        assert proc.stderr.startswith("ERROR: (UserErrorInvalidInput) "), proc.stderr
+        assert "allowed values are" in proc.stderr

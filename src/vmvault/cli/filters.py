@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from vmvault.domain.errors import InvalidInputError
 from vmvault.domain.jobs import JobStatus, Operation
 
 AZ_DATE = "%d-%m-%Y"
 JOB_FILTER_CODE = "UserErrorInvalidJobFilter"
+E = TypeVar("E", bound=StrEnum)
 
 
 def parse_date(
@@ -40,15 +42,14 @@ def parse_date(
     return parsed
 
 
-def _choice(flag: str, value: str | None, kind: type[JobStatus] | type[Operation]) -> str | None:
-    if value is None:
-        return None
+def choice(flag: str, value: str, kind: type[E], code: str = "UserErrorInvalidInput") -> E:
+    """The member of enum ``kind`` named ``value`` (any case, as ARM matches). For a flag
+    that is no policy field: ``InvalidInputError`` with ``code``, not the policy's code."""
     for member in kind:
         if member.value.lower() == value.lower():
-            return member.value
+            return member
     raise InvalidInputError(
-        f"{flag} {value!r} is not valid: allowed values are {', '.join(kind)}",
-        code=JOB_FILTER_CODE,
+        f"{flag} {value!r} is not valid: allowed values are {', '.join(kind)}", code=code
     )
 
 
@@ -72,8 +73,12 @@ def job_filters(
             code=JOB_FILTER_CODE,
         )
     return {
-        "status": _choice("--status", status, JobStatus),
-        "operation": _choice("--operation", operation, Operation),
+        "status": choice("--status", status, JobStatus, JOB_FILTER_CODE).value if status else None,
+        "operation": (
+            choice("--operation", operation, Operation, JOB_FILTER_CODE).value
+            if operation
+            else None
+        ),
         "since": since,
         "until": until,
     }

@@ -6,11 +6,10 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from vmvault.cli.filters import parse_date
+from vmvault.cli.filters import choice, parse_date
 from vmvault.cli.jobs import render_jobs
 from vmvault.cli.output import OutputFormat, OutputOption, emit_json, emit_table, handles_errors
 from vmvault.cli.state import services
-from vmvault.domain.arm_reader import parse_enum
 from vmvault.domain.errors import InvalidInputError
 from vmvault.domain.policy import SubType
 from vmvault.domain.protection import DiskListSetting
@@ -81,7 +80,7 @@ def enable_for_vm(
 ) -> None:
     """Protect a VM with a policy (selective disk backup with --disk-list-setting)."""
     setting = (
-        parse_enum(disk_list_setting, DiskListSetting, "--disk-list-setting")
+        choice("--disk-list-setting", disk_list_setting, DiskListSetting)
         if disk_list_setting
         else None
     )
@@ -176,7 +175,7 @@ def list_items(
     output: OutputFormat = OutputOption,
 ) -> None:
     """List protected items."""
-    sub = parse_enum(policy_sub_type, SubType, "--policy-sub-type") if policy_sub_type else None
+    sub = choice("--policy-sub-type", policy_sub_type, SubType) if policy_sub_type else None
     with services() as svc:
         _items_out(svc, svc.items.all(vault_name, sub), output, single=False)
 
