@@ -174,29 +174,32 @@ def _start_and_interrupt(home: Path, delay: float) -> subprocess.CompletedProces
     return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
 
 
-def _interpreter_start_up() -> float:
-    """Seconds the bare interpreter takes to start and stop here, now (the longest of three):
-    a SIGINT before vmvault's first line runs is Python's own, not vmvault's to handle."""
+def _until_vmvault_runs() -> float:
+    """Seconds a process takes here, now, to start the interpreter, find and import the
+    ``vmvault`` package (which is when vmvault's first line can answer SIGINT) and exit: the
+    longest of three. A SIGINT before that is the interpreter's own, not vmvault's."""
     times = []
     for _ in range(3):
         started = time.monotonic()
-        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        subprocess.run([sys.executable, "-c", "import vmvault"], check=True)
         times.append(time.monotonic() - started)
     return max(times)
 
 
 def test_ctrl_c_during_start_up(home: Path) -> None:
     """SIGINT at moments spread over the start-up (imports, opening the catalog): never a
-    traceback; either the command had finished (0) or one line and 130."""
+    traceback; either the command had done its work (its output printed) or one line and
+    exit code 130."""
     interrupted = 0
-    first = 1.5 * _interpreter_start_up()
+    first = 2 * _until_vmvault_runs()  # a margin for a busy machine
     for delay in (0.0, 0.03, 0.06, 0.1, 0.15, 0.2, 0.3, 0.45, 0.7):
         proc = _start_and_interrupt(home, first + delay)
         assert "Traceback" not in proc.stderr, (delay, proc.stderr)
-        if proc.returncode == 0:
+        if proc.stdout == "[]\n":  # it had done its work: the signal came as it exited
             continue
         interrupted += 1
-        assert proc.returncode == 130, (delay, proc.returncode, proc.stderr)
+        # 130, or killed by SIGINT (-2), which a shell also reports as 130
+        assert proc.returncode in (130, -signal.SIGINT), (delay, proc.returncode, proc.stderr)
         lines = proc.stderr.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("ERROR: (OperationCancelled) "), lines
     assert interrupted >= 3  # most of these land while it starts

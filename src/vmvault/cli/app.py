@@ -9,7 +9,6 @@ import typer
 
 from vmvault import __version__
 from vmvault.cli import jobs, points, policy, protection, serve, sources, vault
-from vmvault.cli.interrupt import started
 from vmvault.cli.multivalue import expand
 from vmvault.cli.output import (
     OutputFormat,
@@ -69,7 +68,6 @@ plain_help(app)
 def main() -> None:
     """The ``vmvault`` command. Usage errors print Click's usage text (exit 2); every other
     failure, expected or not, prints one ``ERROR: (Code) message`` line, never a traceback."""
-    started()
     try:
         app(args=expand(sys.argv[1:]))
     except SystemExit:

@@ -4,7 +4,9 @@ Importing the CLI takes a few hundred milliseconds (Typer, Rich, SQLAlchemy); a 
 time would print Python's traceback. So the package's ``__init__`` (the first vmvault code the
 command runs) calls ``guard_start_up``, and in the command's own process only (not in a
 program or a test that imports vmvault, which keep their SIGINT handler) SIGINT then exits 130
-with one line, until ``cli.app.main`` calls ``started``. Stdlib only, so that it adds nothing
+with one line, until a command's body starts (``cli.output.handles_errors`` calls
+``started``): Typer's own handling of a Ctrl-C while it builds and parses the command would
+exit 130 silently. Stdlib only, so that it adds nothing
 to the start-up time. (The interpreter's own first milliseconds, before any vmvault code
 runs, stay Python's.)
 """
@@ -45,7 +47,7 @@ def guard_start_up() -> None:
 
 
 def started() -> None:
-    """Imports are done: SIGINT raises ``KeyboardInterrupt`` again, so that a command stops
-    through its ``finally`` blocks and reports it (``cli.output.handles_errors``)."""
+    """The command's body starts: SIGINT raises ``KeyboardInterrupt`` again, so that the
+    command stops through its ``finally`` blocks and reports it (``handles_errors``)."""
     if signal.getsignal(signal.SIGINT) is _at_start_up:
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -13,7 +13,7 @@ from typing import Any, ParamSpec, TypeVar
 import click
 import typer
 
-from vmvault.cli.interrupt import INTERRUPTED
+from vmvault.cli.interrupt import INTERRUPTED, started
 from vmvault.domain.errors import VmvaultError
 
 P = ParamSpec("P")
@@ -69,6 +69,7 @@ def handles_errors(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
+            started()  # from here on Ctrl-C stops the command through its finally blocks
             return func(*args, **kwargs)
         except (typer.Exit, typer.Abort, click.exceptions.ClickException):
             raise
