@@ -3,8 +3,10 @@
 Any number of workers in any number of processes or hosts share the queue. A worker claims a
 queued job with a conditional UPDATE (it succeeds for exactly one claimant on SQLite and on
 PostgreSQL) and keeps it by renewing its lease; a running job whose lease ran out belonged to a
-worker that died, and ``reap`` marks it failed, so no job stays InProgress forever. Scheduled
-jobs carry a ``slot_key`` (item + slot) that is unique, so each slot is enqueued once.
+worker that died, and ``reap`` marks it failed, so no job stays InProgress forever. Every write
+of a running job (heartbeat, progress, finish) is conditional on the worker still holding it:
+once a job is reaped, or ended, its old worker can no longer change it. Scheduled jobs carry a
+``slot_key`` (item + slot) that is unique, so each slot is enqueued once.
 """
 
 from __future__ import annotations
@@ -47,6 +49,14 @@ class JobRecord:
     claimed_by: str | None
     lease_until: datetime | None
     cancel_requested: bool
+
+
+@dataclass(frozen=True)
+class Hold:
+    """What a worker learns when it writes to its running job."""
+
+    held: bool  # False: the job was reaped or ended meanwhile; the worker must drop it
+    cancel: bool  # cancellation was requested
 
 
 def _record(row: JobRow) -> JobRecord:
@@ -165,12 +175,19 @@ class JobStore:
             return [_record(r) for r in s.scalars(query.order_by(JobRow.queued_at.desc()))]
 
     def open_jobs_for_item(self, item_id: int) -> list[JobRecord]:
-        """Jobs of the item that are queued or running."""
+        """Jobs of the item that are queued or running, oldest first."""
         with self._sessions() as s:
             rows = s.scalars(
-                select(JobRow).where(JobRow.item_id == item_id, JobRow.status.in_(OPEN))
+                select(JobRow)
+                .where(JobRow.item_id == item_id, JobRow.status.in_(OPEN))
+                .order_by(JobRow.queued_at)
             )
             return [_record(r) for r in rows]
+
+    def any_open(self) -> bool:
+        """Whether any job of any vault is queued or running."""
+        with self._sessions() as s:
+            return s.scalar(select(JobRow.id).where(JobRow.status.in_(OPEN)).limit(1)) is not None
 
     def claim(
         self, worker: str, now: datetime, lease: timedelta, job_id: str | None = None
@@ -194,38 +211,50 @@ class JobStore:
                     return _record(s.get_one(JobRow, candidate, populate_existing=True))
         return None
 
-    def heartbeat(self, job_id: str, worker: str, now: datetime, lease: timedelta) -> bool:
-        """Renew the lease; returns True if cancellation was requested."""
+    def _held(self, job_id: str, worker: str) -> Any:
+        return and_(
+            JobRow.id == job_id,
+            JobRow.claimed_by == worker,
+            JobRow.end_time.is_(None),
+            JobRow.status.in_(OPEN),
+        )
+
+    def _hold(self, s: Any, job_id: str, worker: str, updated: int) -> Hold:
+        row = s.get(JobRow, job_id, populate_existing=True)
+        return Hold(held=updated == 1, cancel=bool(row and row.cancel_requested))
+
+    def heartbeat(self, job_id: str, worker: str, now: datetime, lease: timedelta) -> Hold:
+        """Renew the lease of a job ``worker`` still holds."""
         with self._sessions() as s:
-            s.execute(
-                update(JobRow)
-                .where(JobRow.id == job_id, JobRow.claimed_by == worker)
-                .values(lease_until=now + lease)
+            result = s.execute(
+                update(JobRow).where(self._held(job_id, worker)).values(lease_until=now + lease)
             )
             s.commit()
-            row = s.get_one(JobRow, job_id, populate_existing=True)
-            return row.cancel_requested
+            return self._hold(s, job_id, worker, result.rowcount)  # type: ignore[attr-defined]
 
-    def progress(self, job_id: str, **fields: Any) -> None:
-        """Update progress, tasks or params of a running job."""
+    def progress(self, job_id: str, worker: str, **fields: Any) -> Hold:
+        """Update progress, tasks or params of a job ``worker`` still holds."""
         with self._sessions() as s:
-            s.execute(update(JobRow).where(JobRow.id == job_id).values(**fields))
+            result = s.execute(update(JobRow).where(self._held(job_id, worker)).values(**fields))
             s.commit()
+            return self._hold(s, job_id, worker, result.rowcount)  # type: ignore[attr-defined]
 
     def finish(
         self,
         job_id: str,
+        worker: str,
         status: JobStatus,
         now: datetime,
         *,
         error_code: str | None = None,
         error_message: str | None = None,
         **fields: Any,
-    ) -> JobRecord:
+    ) -> JobRecord | None:
+        """End a job ``worker`` still holds; None (and nothing written) if it no longer does."""
         with self._sessions() as s:
-            s.execute(
+            result = s.execute(
                 update(JobRow)
-                .where(JobRow.id == job_id)
+                .where(self._held(job_id, worker))
                 .values(
                     status=status.value,
                     end_time=now,
@@ -236,6 +265,8 @@ class JobStore:
                 )
             )
             s.commit()
+            if result.rowcount != 1:  # type: ignore[attr-defined]
+                return None
             return _record(s.get_one(JobRow, job_id, populate_existing=True))
 
     def request_cancel(self, job_id: str, now: datetime) -> JobRecord:
@@ -259,30 +290,48 @@ class JobStore:
             return _record(s.get_one(JobRow, job_id, populate_existing=True))
 
     def reap(self, now: datetime) -> list[JobRecord]:
-        """Fail running jobs whose worker's lease ran out (the worker crashed or was killed)."""
+        """End running jobs whose worker's lease ran out (the worker crashed, was killed, or
+        lost the database): Failed with ``WorkerLost``, or Cancelled if they were being
+        cancelled; their running sub-tasks end the same way. Each job is ended by one reaper
+        only (a conditional UPDATE), which gets it in the returned list."""
+        expired = and_(
+            JobRow.status.in_(OPEN),
+            JobRow.start_time.is_not(None),
+            JobRow.end_time.is_(None),
+            or_(JobRow.lease_until.is_(None), JobRow.lease_until < now),
+        )
+        reaped = []
         with self._sessions() as s:
-            rows = list(
-                s.scalars(
-                    select(JobRow).where(
-                        JobRow.status.in_(OPEN),
-                        JobRow.start_time.is_not(None),
-                        or_(JobRow.lease_until.is_(None), JobRow.lease_until < now),
-                        and_(JobRow.end_time.is_(None)),
-                    )
-                )
-            )
-            for row in rows:
+            for row in list(s.scalars(select(JobRow).where(expired))):
                 cancelling = row.status == JobStatus.CANCELLING.value
-                row.status = (JobStatus.CANCELLED if cancelling else JobStatus.FAILED).value
-                row.end_time = now
-                row.error_code = None if cancelling else "WorkerLost"
-                row.error_message = (
-                    None
-                    if cancelling
-                    else (
-                        f"the worker running this job ({row.claimed_by}) stopped before it "
-                        "finished (crash or restart); run the job again"
+                status = JobStatus.CANCELLED if cancelling else JobStatus.FAILED
+                result = s.execute(
+                    update(JobRow)
+                    .where(expired, JobRow.id == row.id)
+                    .values(
+                        status=status.value,
+                        end_time=now,
+                        lease_until=None,
+                        tasks=_end_running(row.tasks, now, status),
+                        error_code=None if cancelling else "WorkerLost",
+                        error_message=None
+                        if cancelling
+                        else (
+                            f"the worker running this job ({row.claimed_by}) stopped before it "
+                            "finished (crash, kill or restart); run the job again"
+                        ),
                     )
                 )
-            s.commit()
-            return [_record(r) for r in rows]
+                s.commit()
+                if result.rowcount == 1:  # type: ignore[attr-defined]
+                    reaped.append(_record(s.get_one(JobRow, row.id, populate_existing=True)))
+        return reaped
+
+
+def _end_running(tasks: list[dict[str, Any]], now: datetime, status: JobStatus) -> list[Any]:
+    end = now.isoformat().replace("+00:00", "Z")
+    word = "Cancelled" if status is JobStatus.CANCELLED else "Failed"
+    return [
+        {**t, "status": word, "endTime": end} if t.get("status") == "InProgress" else t
+        for t in tasks
+    ]

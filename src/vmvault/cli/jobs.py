@@ -127,9 +127,7 @@ def wait_job(
         def follow() -> None:
             task = bar.add_task(name, total=100)
             while not done.wait(0.5):
-                current = svc.jobs.jobs.get(name)
-                if current is not None:
-                    bar.update(task, completed=current.progress_percent)
+                bar.update(task, completed=svc.jobs.progress(vault_name, name))
 
         with bar:
             watcher = threading.Thread(target=follow, daemon=True)
@@ -149,20 +147,24 @@ def wait_job(
 
 @handles_errors
 def worker(
-    poll: float = typer.Option(2.0, "--poll", help="Seconds between looks at the queue"),
+    poll: float = typer.Option(0.5, "--poll", min=0.05, help="Seconds between looks at the queue"),
     run_for: float = typer.Option(0.0, "--run-for", hidden=True),
     output: OutputFormat = LogOutputOption,
 ) -> None:
-    """Run queued jobs of $VMVAULT_HOME until stopped (several workers may share a queue)."""
+    """Run queued jobs of $VMVAULT_HOME until stopped (several workers may share a queue).
+
+    SIGTERM or Ctrl+C stops it cleanly: a job running then ends Cancelled at its next
+    checkpoint, and the worker exits 0.
+    """
+    from vmvault.cli.serve import stop_on_signals
+    from vmvault.jobs.worker import Worker
     from vmvault.services.jobs import worker_id
 
-    started = time.monotonic()
+    stop = stop_on_signals()
     with services() as svc, svc.jobs.worker_presence():
         me = worker_id("worker")
         sys.stderr.write(f"vmvault worker {me}: running jobs\n")
-        while not run_for or time.monotonic() - started < run_for:
-            job = svc.jobs.run_one(me)
-            if job is None:
-                time.sleep(poll)
-            else:
-                sys.stderr.write(f"job {job.id} {job.operation} {job.item_name}: {job.status}\n")
+        Worker(lambda stopping: svc.jobs.run_one(me, stopping=stopping), poll=poll).run(
+            stop, run_for
+        )
+        sys.stderr.write(f"vmvault worker {me}: stopped\n")

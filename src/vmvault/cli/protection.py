@@ -27,10 +27,7 @@ VaultOption = typer.Option(..., "--vault-name", "-v", help="Vault name")
 def _items_out(svc: Services, views: list[ItemView], output: OutputFormat, single: bool) -> None:
     from vmvault.services.arm_items import item_to_arm
 
-    bodies = []
-    for view in views:
-        points = svc.items.items.points(view.record.id)
-        bodies.append(item_to_arm(svc.vaults.scope, view, points[-1].time if points else None))
+    bodies = [item_to_arm(svc.vaults.scope, v, svc.points.latest_time(v)) for v in views]
     if output is OutputFormat.JSON:
         emit_json(bodies[0] if single else bodies)
         return

@@ -5,18 +5,25 @@ from __future__ import annotations
 import signal
 import sys
 import threading
-import time
 from types import FrameType
-from typing import TYPE_CHECKING
 
 import typer
 
 from vmvault.cli.output import LogOutputOption, OutputFormat, handles_errors
 from vmvault.cli.state import services
-from vmvault.domain.errors import VmvaultError
 
-if TYPE_CHECKING:
-    from vmvault.services.context import Services
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl+C): the loops end cleanly, and a job running
+    then ends Cancelled at its next checkpoint."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop
 
 
 @handles_errors
@@ -38,19 +45,17 @@ def serve(
 ) -> None:
     """Run the scheduler and a worker on $VMVAULT_HOME until stopped (Ctrl+C or SIGTERM).
 
-    Each pass queues the policy slots that are due (once each), runs queued jobs, applies
-    retention (expired snapshots and vault copies are deleted), then recompresses chunks that
-    backups stored at the fast ingest level, for at most --recompress-budget seconds.
+    Each scheduler pass (every --tick seconds) queues the policy slots that are due (once
+    each), applies retention (expired snapshots and vault copies are deleted), then, when no
+    job is queued or running, recompresses chunks that backups stored at the fast ingest level,
+    for at most --recompress-budget seconds. The worker runs on its own thread and starts a
+    queued job within a second, whenever it was queued.
     """
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
+    from vmvault.jobs.scheduler import Scheduler
+    from vmvault.jobs.worker import Worker
     from vmvault.services.jobs import worker_id
 
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
+    stop = stop_on_signals()
     with services() as svc, svc.jobs.worker_presence():
         me = worker_id("serve")
         _log(
@@ -58,52 +63,20 @@ def serve(
             f"{svc.catalog.engine.url.render_as_string(hide_password=True)}; "
             f"{len(svc.vaults.all())} vault(s); scheduler running (Ctrl+C to stop)"
         )
-        started = time.monotonic()
-        while not stop.is_set():
-            try:
-                queued = svc.scheduling.enqueue_due()
-                ran = 0
-                while not stop.is_set() and (job := svc.jobs.run_one(me)) is not None:
-                    ran += 1
-                    _log(f"job {job.id} {job.operation} {job.item_name}: {job.status}")
-                report = svc.scheduling.apply_retention()
-                _log(
-                    f"scheduler pass: {len(svc.items.items.all_items())} protected item(s), "
-                    f"{len(queued)} slot(s) queued, {ran} job(s) run, "
-                    f"{report.snapshots_deleted} snapshot(s) and "
-                    f"{report.vault_points_deleted} vault point(s) expired"
-                )
-                if recompress_budget > 0:
-                    _recompress(svc, recompress_budget, recompress_workers)
-            except VmvaultError as exc:  # one bad item must not stop the scheduler
-                _log(f"scheduler pass failed: ({exc.code}) {exc.message}")
-            if run_for and time.monotonic() - started >= run_for:
-                break
-            stop.wait(min(tick, run_for) if run_for else tick)
-        _log("vmvault serve: stopped")
-
-
-def _recompress(svc: Services, budget: float, workers: int) -> None:
-    """Settle new chunks in every vault, within ``budget`` seconds in all."""
-    deadline = time.monotonic() + budget
-    for vault in svc.vaults.all():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return
+        worker = Worker(lambda stopping: svc.jobs.run_one(me, stopping=stopping), log=_log)
+        thread = worker.start(stop)
         try:
-            r = svc.vault_data.recompress(
-                vault.name, svc.settings.passphrase, budget_seconds=left, workers=workers
+            scheduler = Scheduler(
+                svc,
+                recompress_budget=recompress_budget,
+                recompress_workers=recompress_workers,
+                log=_log,
             )
-        except VmvaultError as exc:  # busy (garbage collection), locked, no passphrase: later
-            _log(f"recompression of vault {vault.name} skipped: ({exc.code}) {exc.message}")
-            continue
-        if r.chunks:
-            _log(
-                f"vault {vault.name}: recompressed {r.rewritten} of {r.chunks} new chunk(s), "
-                f"{r.bytes_before} -> {r.bytes_after} bytes, {r.remaining} left"
-            )
-        for problem in r.problems:
-            _log(f"vault {vault.name}: {problem} (run vmvault vault check)")
+            scheduler.run(stop, tick, run_for)
+        finally:
+            stop.set()
+            thread.join()
+        _log("vmvault serve: stopped")
 
 
 def _log(message: str) -> None:

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from vmvault.catalog.jobs import JobRecord
+from vmvault.domain.job_params import property_bag
 from vmvault.domain.jobs import display_operation
 from vmvault.services.arm_ids import ArmScope
 from vmvault.services.items import ItemView
@@ -25,6 +26,9 @@ def item_to_arm(scope: ArmScope, view: ItemView, latest: datetime | None) -> dic
     policy = view.policy
     selection = view.selection
     disks = {d.lun: d.name for d in view.vm.disks} if view.vm else {}
+    # the last backup failed (a vault transfer that failed too: its snapshot point is kept,
+    # but the item is not healthy until a backup completes)
+    failed = r.last_backup_status == "Failed"
     return {
         "id": f"{scope.vault_id(view.vault)}/backupFabrics/Azure/protectionContainers/"
         f"{container(view)}/protectedItems/{item_name(view)}",
@@ -37,8 +41,8 @@ def item_to_arm(scope: ArmScope, view: ItemView, latest: datetime | None) -> dic
             "virtualMachineId": view.vm.id if view.vm else r.vm_name,
             "containerName": container(view),
             "protectionState": r.protection_state,
-            "protectionStatus": "Healthy" if r.last_backup_status != "Failed" else "Unhealthy",
-            "healthStatus": "Passed" if view.vm is not None else "ActionRequired",
+            "protectionStatus": "Unhealthy" if failed else "Healthy",
+            "healthStatus": "ActionRequired" if failed or view.vm is None else "Passed",
             "lastBackupStatus": r.last_backup_status,
             "lastBackupTime": _t(r.last_backup_time),
             "latestRecoveryPoint": _t(latest),
@@ -95,7 +99,7 @@ def job_to_arm(scope: ArmScope, vault: str, job: JobRecord, now: datetime) -> di
                 "tasksList": job.tasks,
                 "progressPercentage": job.progress_percent,
                 "dynamicErrorMessage": job.error_message,
-                "propertyBag": {k: str(v) for k, v in job.params.items()},
+                "propertyBag": property_bag(job.params),
                 "bytesTransferred": job.bytes_done,
                 "bytesTotal": job.bytes_total,
             },

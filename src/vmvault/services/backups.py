@@ -11,18 +11,21 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from contextlib import ExitStack
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from vmvault.catalog.items import ItemStore, PointRecord
 from vmvault.catalog.jobs import JobRecord, JobStore
 from vmvault.clock import Clock
 from vmvault.domain.errors import InvalidInputError, VmvaultError
+from vmvault.domain.job_params import BackupParams
 from vmvault.domain.jobs import TAKE_SNAPSHOT, TRANSFER_TO_VAULT, JobStatus, Operation
 from vmvault.domain.protection import ProtectionState, check_backup_allowed
 from vmvault.domain.tiers import ON_DEMAND_DEFAULT_RETENTION, Tier, scheduled_tiers
+from vmvault.jobs.context import JobContext
+from vmvault.jobs.tasks import TaskList
 from vmvault.services.items import ItemService, ItemView, vm_facts
-from vmvault.services.job_tasks import TaskList
+from vmvault.services.jobs import refuse_if_busy
 from vmvault.services.snapshot_integrity import SnapshotIntegrity
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
@@ -33,8 +36,6 @@ from vmvault.vault.disks import Extent
 from vmvault.vault.format import utc_text
 from vmvault.vault.prune import RETAIN_UNTIL
 from vmvault.vault.readers import open_disk
-
-Heartbeat = Callable[[], bool]  # renews the job's lease; True when cancellation was asked
 
 
 class BackupService:
@@ -65,78 +66,57 @@ class BackupService:
             raise InvalidInputError(
                 f"item {item!r} is {view.record.protection_state}: resume protection first",
             )
+        refuse_if_busy(self.jobs, view.record)
         job, _ = self.jobs.enqueue(
             view.record.vault_id,
             Operation.BACKUP.value,
             now,
             item_id=view.record.id,
             item_name=view.record.name,
-            params={"trigger": "OnDemand", "retainUntil": utc_text(until)},
+            params=BackupParams("OnDemand", retain_until=until).to_json(),
             tasks=TaskList.new([TAKE_SNAPSHOT, TRANSFER_TO_VAULT]).data,
         )
         return job
 
-    def run(self, job: JobRecord, heartbeat: Heartbeat) -> JobStatus:
-        """Run a claimed backup job to its end; returns its final status (also recorded)."""
-        assert job.item_id is not None
-        tasks = TaskList(job.tasks)
-        return self.finish(job, tasks, lambda: self.execute(job, tasks, heartbeat))
+    def run(self, ctx: JobContext) -> None:
+        """Run a claimed backup job (the job engine records how it ended)."""
+        self.execute(ctx, BackupParams.from_json(ctx.job.params))
 
-    def finish(self, job: JobRecord, tasks: TaskList, work: Callable[[], object]) -> JobStatus:
-        """Run ``work`` and record how the job ended (the item's last backup status too)."""
-        assert job.item_id is not None
-        try:
-            work()
-        except JobCancelled:
-            tasks.fail_running(self.clock.now())
-            self.jobs.finish(job.id, JobStatus.CANCELLED, self.clock.now(), tasks=tasks.data)
-            return JobStatus.CANCELLED
-        except Exception as exc:
-            tasks.fail_running(self.clock.now())
+    def ended(self, job: JobRecord, status: JobStatus) -> None:
+        """A failed backup (or one whose worker died) is the item's last backup, Failed; a
+        cancelled one leaves the item's last backup as it was."""
+        if status is JobStatus.FAILED and job.item_id is not None:
             self.items.update_item(
-                job.item_id, last_backup_status="Failed", last_backup_time=self.clock.now()
+                job.item_id,
+                last_backup_status="Failed",
+                last_backup_time=job.end_time or self.clock.now(),
             )
-            self.jobs.finish(
-                job.id,
-                JobStatus.FAILED,
-                self.clock.now(),
-                tasks=tasks.data,
-                error_code=getattr(exc, "code", "InternalError"),
-                error_message=str(exc),
-            )
-            return JobStatus.FAILED
-        self.jobs.finish(
-            job.id, JobStatus.COMPLETED, self.clock.now(), tasks=tasks.data, progress_percent=100.0
-        )
-        return JobStatus.COMPLETED
 
-    def execute(self, job: JobRecord, tasks: TaskList, heartbeat: Heartbeat) -> PointRecord:
+    def execute(self, ctx: JobContext, params: BackupParams) -> PointRecord:
         """Take the snapshot and (when due) transfer it to the vault; raises on failure.
 
-        ``job.params["trigger"]``: "OnDemand" (both tiers, kept until ``retainUntil``),
-        "Scheduled" (tiers by the policy for ``slot``) or "Migration" (both tiers, retained by
-        the policy)."""
+        ``params.trigger``: "OnDemand" (both tiers, kept until ``retain_until``), "Scheduled"
+        (tiers by the policy for ``slot``) or "Migration" (both tiers, retained by the policy).
+        A point whose snapshot was taken stays (tier InstantRP) if the vault transfer fails."""
+        job = ctx.job
         assert job.item_id is not None
         record = self.items.item_by_id(job.item_id)
         view = self.item_service.get(self.vaults.get_by_id(record.vault_id).name, record.name)
         policy, vm, selection = self._check(view)
         check_backup_allowed(vm_facts(vm), selection.included)
-        on_demand = job.params.get("trigger") == "OnDemand"
-        slot = datetime.fromisoformat(job.params["slot"]) if "slot" in job.params else None
-        tiers = self._tiers(view, slot)
-        tasks.start(TAKE_SNAPSHOT, self.clock.now())
-        self.jobs.progress(job.id, tasks=tasks.data)
+        tiers = self._tiers(view, params.slot)
+        ctx.start_task(TAKE_SNAPSHOT)
+        ctx.checkpoint()
         now = self.clock.now()
         name = f"rp-{now:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
         source = self.sources.open(self.items.source_by_id(view.record.source_id or 0))
         snap = source.snapshot(vm, selection.included, name)
-        retain = datetime.fromisoformat(job.params["retainUntil"]) if on_demand else None
         point = self.items.add_point(
             item_id=record.id,
             name=name,
             time=now,
-            slot=slot,
-            retain_until=retain,
+            slot=params.slot,
+            retain_until=params.retain_until if params.trigger == "OnDemand" else None,
             snapshot_present=True,
             snapshot_method=_methods(snap.methods),
             snapshot_location=str(snap.folder),
@@ -144,15 +124,16 @@ class BackupService:
             policy_sub_type=policy.sub_type.value,
             disks=_disks_doc(view),
         )
-        tasks.finish(TAKE_SNAPSHOT, self.clock.now())
+        ctx.result["recoveryPoint"] = name
+        ctx.finish_task(TAKE_SNAPSHOT)
         if Tier.VAULT in tiers:
-            tasks.start(TRANSFER_TO_VAULT, self.clock.now())
-            self.jobs.progress(job.id, tasks=tasks.data)
-            self._transfer(job, view, point, snap, heartbeat, source)
+            ctx.checkpoint()
+            ctx.start_task(TRANSFER_TO_VAULT)
+            self._transfer(ctx, view, point, snap, source)
             self.items.update_point(point.id, vault_present=True)
-            tasks.finish(TRANSFER_TO_VAULT, self.clock.now())
+            ctx.finish_task(TRANSFER_TO_VAULT)
         else:
-            tasks.skip(TRANSFER_TO_VAULT)
+            ctx.skip_task(TRANSFER_TO_VAULT)
         integrity = SnapshotIntegrity(self.vaults, self.items, self.passphrase)
         integrity.record(view.vault, record.name, point, snap, in_vault=Tier.VAULT in tiers)
         self.items.update_item(record.id, last_backup_status="Completed", last_backup_time=now)
@@ -179,13 +160,15 @@ class BackupService:
 
     def _transfer(
         self,
-        job: JobRecord,
+        ctx: JobContext,
         view: ItemView,
         point: PointRecord,
         snap: SnapshotSet,
-        heartbeat: Heartbeat,
         source: FilesSource,
     ) -> None:
+        """Store the snapshot's disks as the point's vault copy, incremental against the
+        item's newest vault point. The job's ``bytesTransferred`` is what was stored (new
+        chunks, compressed), its ``bytesRead`` what was read from the snapshot."""
         vault = self.vaults.open_data(view.vault, self.passphrase(view.vault))
         previous_points = [
             p for p in self.items.points(view.record.id) if p.vault_present and p.id != point.id
@@ -197,23 +180,6 @@ class BackupService:
         )
         hints = _hints(source, snap, previous_points[-1] if previous_points else None)
         progress = Progress()
-        last_report = [self.clock.now()]
-
-        def report(p: Progress) -> None:
-            now = self.clock.now()
-            if now - last_report[0] < timedelta(seconds=2):
-                return
-            last_report[0] = now
-            if heartbeat():
-                raise JobCancelled()
-            percent = 100.0 * p.done_bytes / p.total_bytes if p.total_bytes else 0.0
-            self.jobs.progress(
-                job.id,
-                progress_percent=round(percent, 1),
-                bytes_done=p.done_bytes,
-                bytes_total=p.total_bytes,
-            )
-
         metadata: dict[str, Any] = {"disks": point.disks}
         if point.retain_until is not None:
             metadata[RETAIN_UNTIL] = utc_text(point.retain_until)
@@ -237,9 +203,14 @@ class BackupService:
                 previous=previous,
                 metadata=metadata,
                 progress=progress,
-                on_progress=report,
+                on_progress=lambda p: ctx.report(p.done_bytes, p.total_bytes),
             )
-        self.jobs.progress(job.id, bytes_done=progress.done_bytes, bytes_total=progress.total_bytes)
+        ctx.bytes_done, ctx.bytes_total = progress.stored_bytes, progress.total_bytes
+        ctx.result.update(
+            bytesRead=str(progress.read_bytes),
+            bytesStored=str(progress.stored_bytes),
+            newChunks=str(progress.new_chunks),
+        )
 
 
 def _hints(
@@ -256,10 +227,6 @@ def _hints(
         return {}
     found = {lun: source.changed_extents(before, snap, lun) for lun in snap.disks}
     return {lun: extents for lun, extents in found.items() if extents is not None}
-
-
-class JobCancelled(Exception):
-    code = "JobCancelled"
 
 
 def _methods(methods: Any) -> str:

@@ -118,21 +118,23 @@ class Services:
 
     @property
     def items(self) -> ItemService:
+        return self._once("items", self._item_service)
+
+    def _item_service(self) -> ItemService:
         from vmvault.services.items import ItemService
 
-        return self._once(
-            "items",
-            lambda: ItemService(
-                self.catalog,
-                self.item_store,
-                self.job_store,
-                self.clock,
-                self.vaults,
-                self.policies,
-                self.sources,
-                self._passphrase,
-            ),
+        items = ItemService(
+            self.catalog,
+            self.item_store,
+            self.job_store,
+            self.clock,
+            self.vaults,
+            self.policies,
+            self.sources,
+            self._passphrase,
         )
+        items.before_read = lambda: self.jobs.reap()  # never show a dead worker's job running
+        return items
 
     @property
     def backups(self) -> BackupService:
@@ -218,9 +220,10 @@ class Services:
         from vmvault.services.jobs import JobService
 
         jobs = JobService(self.job_store, self.clock, self.vaults, self.settings.run_dir)
-        jobs.register(Operation.BACKUP, self.backups.run)
-        jobs.register(Operation.RESTORE, self.restores.run)
-        jobs.register(Operation.CONFIGURE_BACKUP, self.migration.run, MIGRATE_POLICY)
+        # runners are built when a job of theirs runs or is reaped, not for every reader
+        jobs.register(Operation.BACKUP, lambda: self.backups)
+        jobs.register(Operation.RESTORE, lambda: self.restores)
+        jobs.register(Operation.CONFIGURE_BACKUP, lambda: self.migration, MIGRATE_POLICY)
         return jobs
 
 

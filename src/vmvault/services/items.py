@@ -23,6 +23,7 @@ from vmvault.domain.protection import (
     select_disks,
 )
 from vmvault.domain.schedule import snapshots_kept
+from vmvault.services.jobs import refuse_if_busy
 from vmvault.services.policies import PolicyService, PolicyView
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
@@ -80,6 +81,7 @@ class ItemService:
         self.catalog, self.items, self.jobs, self.clock = catalog, items, jobs, clock
         self.vaults, self.policies, self.sources = vaults, policies, sources
         self.passphrase = passphrase
+        self.before_read: Callable[[], object] = lambda: None  # the job service's reaper
 
     def enable(
         self,
@@ -175,6 +177,7 @@ class ItemService:
 
     def get(self, vault: str, name: str) -> ItemView:
         v = self.vaults.get(vault)
+        self.before_read()
         record = self.items.item(v.id, name)
         if record is None:
             raise NotFoundError(
@@ -186,6 +189,7 @@ class ItemService:
 
     def all(self, vault: str, sub_type: SubType | None = None) -> list[ItemView]:
         v = self.vaults.get(vault)
+        self.before_read()
         views = [self.view(vault, r) for r in self.items.items(v.id)]
         if sub_type is not None:
             views = [x for x in views if x.policy and x.policy.policy.sub_type is sub_type]
@@ -248,13 +252,7 @@ class ItemService:
         ``delete_data``, deleted with the item: snapshots from the source, copies from the
         vault. Refused while a job of the item is queued or running."""
         item = self.get(vault, name)
-        busy = self.jobs.open_jobs_for_item(item.record.id)
-        if busy:
-            raise ConflictError(
-                f"item {name!r} has a {busy[0].operation} job in progress ({busy[0].id}): wait "
-                "for it or stop it first",
-                code="UserErrorJobInProgress",
-            )
+        refuse_if_busy(self.jobs, item.record, any_job=True)
         v = self.vaults.get(vault)
         if not delete_data:
             self.items.update_item(

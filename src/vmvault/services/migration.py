@@ -1,13 +1,15 @@
 """Changing an item's policy, and the migration from a Standard to an Enhanced policy (seed 000).
 
 Moving a Standard item to an Enhanced policy is the migration (as in Azure, the same "change
-policy" call carrying an Enhanced policy). It is refused, with nothing changed, while a job of
-the item is queued or running, for an unmanaged (classic) VM, for a VM with a shared disk
-attached (detach it, change the policy, reattach it: Enhanced then excludes it), and when the
-target is not Enhanced. Enhanced to Standard is never allowed. The migration runs as a job
-``ConfigureBackup`` / "Migrate policy": it switches the item to the Enhanced policy and takes a
-backup (snapshot and vault copy), the first Enhanced recovery point. If that backup fails the
-item goes back to its Standard policy; its old points are never touched.
+policy" call carrying an Enhanced policy). It is refused, with nothing changed, while a
+backup, restore over the VM's disks, policy change or migration of the item is queued or
+running (``UserErrorBackupOperationInProgress``), for an unmanaged (classic) VM, for a VM with
+a shared disk attached (detach it, change the policy, reattach it: Enhanced then excludes it),
+and when the target is not Enhanced. Enhanced to Standard is never allowed. The migration runs
+as a job ``ConfigureBackup`` / "Migrate policy": it switches the item to the Enhanced policy and
+takes a backup (snapshot and vault copy), the first Enhanced recovery point. If that backup
+fails (or is cancelled, or its worker dies) the item goes back to its Standard policy; its old
+points are never touched.
 
 Existing points stay listed and restorable. Their expiry is always computed from the item's
 current policy (``domain.tiers``), so after the migration: a snapshot expires at its time + the
@@ -22,13 +24,16 @@ from dataclasses import dataclass
 from vmvault.catalog.items import ItemStore
 from vmvault.catalog.jobs import JobRecord, JobStore
 from vmvault.clock import Clock
-from vmvault.domain.errors import VmvaultError
+from vmvault.domain.errors import ConflictError, VmvaultError
+from vmvault.domain.job_params import MigrationParams
 from vmvault.domain.jobs import MIGRATE_POLICY, MIGRATE_TASKS, JobStatus, Operation
 from vmvault.domain.policy import SubType
 from vmvault.domain.protection import ProtectionRuleError, check_policy_change
-from vmvault.services.backups import BackupService, Heartbeat
+from vmvault.jobs.context import JobContext
+from vmvault.jobs.tasks import TaskList
+from vmvault.services.backups import BackupService
 from vmvault.services.items import ItemService, ItemView
-from vmvault.services.job_tasks import TaskList
+from vmvault.services.jobs import refuse_if_busy
 from vmvault.services.policies import PolicyService
 from vmvault.services.vaults import VaultService
 
@@ -66,6 +71,7 @@ class MigrationService:
         current = view.policy.policy.sub_type if view.policy else None
         if current is SubType.STANDARD and target.policy.sub_type is SubType.ENHANCED:
             return self.migrate(vault, item, policy_name)
+        refuse_if_busy(self.jobs, view.record)
         self.item_service.set_policy(vault, item, policy_name)
         return self.jobs.find(view.record.vault_id, item_id=view.record.id)[0]
 
@@ -86,13 +92,7 @@ class MigrationService:
                 f"item {item!r} is not protected by a Standard policy: nothing to migrate",
                 code="UserErrorMigrationNotStandard",
             )
-        busy = self.jobs.open_jobs_for_item(view.record.id)
-        if busy:
-            raise MigrationRefused(
-                f"item {item!r} has a {busy[0].operation} job queued or running ({busy[0].id}): "
-                "wait for it to finish (or stop it), then migrate",
-                code="UserErrorMigrationJobInProgress",
-            )
+        refuse_if_busy(self.jobs, view.record)
         vm = view.vm
         if vm is None:
             raise MigrationRefused(
@@ -126,11 +126,7 @@ class MigrationService:
             item_id=view.record.id,
             item_name=view.record.name,
             sub_type=MIGRATE_POLICY,
-            params={
-                "trigger": "Migration",
-                "targetPolicy": policy_name,
-                "previousPolicy": view.policy.record.name,
-            },
+            params=MigrationParams(policy_name, view.policy.record.name).to_json(),
             tasks=TaskList.new(list(MIGRATE_TASKS)).data,
         )
         return job
@@ -142,30 +138,28 @@ class MigrationService:
         for view in self.item_service.all(vault, SubType.STANDARD):
             try:
                 jobs.append(self.migrate(vault, view.record.name, policy_name))
-            except (MigrationRefused, ProtectionRuleError) as exc:
+            except (MigrationRefused, ProtectionRuleError, ConflictError) as exc:
                 skipped.append(Skipped(view.record.name, exc.code, exc.message))
         return jobs, skipped
 
-    def run(self, job: JobRecord, heartbeat: Heartbeat) -> JobStatus:
-        """Switch the item to the Enhanced policy and take its first Enhanced backup; if that
-        fails, put the item back on its Standard policy."""
-        assert job.item_id is not None
-        tasks = TaskList(job.tasks)
-        record = self.items.item_by_id(job.item_id)
+    def run(self, ctx: JobContext) -> None:
+        """Switch the item to the Enhanced policy and take its first Enhanced backup (if that
+        fails, ``ended`` puts the item back on its Standard policy)."""
+        params = MigrationParams.from_json(ctx.job.params)
+        assert ctx.job.item_id is not None
+        record = self.items.item_by_id(ctx.job.item_id)
         vault = self.vaults.get_by_id(record.vault_id).name
-        previous = record.policy_id
+        ctx.start_task(MIGRATE_POLICY)
+        self.item_service.set_policy(vault, record.name, params.target_policy, record_job=False)
+        ctx.finish_task(MIGRATE_POLICY)
+        self.backups.execute(ctx, params.backup)
 
-        def work() -> None:
-            tasks.start(MIGRATE_POLICY, self.clock.now())
-            self.jobs.progress(job.id, tasks=tasks.data)
-            self.item_service.set_policy(
-                vault, record.name, job.params["targetPolicy"], record_job=False
-            )
-            tasks.finish(MIGRATE_POLICY, self.clock.now())
-            try:
-                self.backups.execute(job, tasks, heartbeat)
-            except BaseException:
-                self.items.update_item(record.id, policy_id=previous)  # back to Standard
-                raise
-
-        return self.backups.finish(job, tasks, work)
+    def ended(self, job: JobRecord, status: JobStatus) -> None:
+        """A migration that failed, was cancelled or lost its worker leaves the item on its
+        Standard policy (its old points untouched) and its last backup Failed."""
+        params = MigrationParams.from_json(job.params)
+        if job.item_id is not None and params.previous_policy is not None:
+            vault = self.vaults.get_by_id(job.vault_id).name
+            previous = self.policies.get(vault, params.previous_policy)
+            self.items.update_item(job.item_id, policy_id=previous.record.id)
+        self.backups.ended(job, status)

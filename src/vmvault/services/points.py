@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from vmvault.catalog.items import ItemStore, PointRecord
@@ -48,6 +49,11 @@ class PointService:
         if wanted is not None:
             points = [p for p in points if set(p.tiers) == wanted]
         return points
+
+    def latest_time(self, item: ItemView) -> datetime | None:
+        """When the item's newest recovery point was taken (None without points)."""
+        points = self.items.points(item.record.id)
+        return points[-1].time if points else None
 
     def get(self, vault: str, item: str, name: str) -> PointView:
         view = self.item_service.get(vault, item)

@@ -4,6 +4,7 @@ or the vault, each verified bit-exact against the point."""
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,9 +14,12 @@ from vmvault.catalog.items import ItemStore
 from vmvault.catalog.jobs import JobRecord, JobStore
 from vmvault.clock import Clock
 from vmvault.domain.errors import InvalidInputError, VmvaultError
+from vmvault.domain.job_params import RestoreParams
 from vmvault.domain.jobs import RESTORE_DISKS, JobStatus, Operation
 from vmvault.domain.protection import OS_LUN
-from vmvault.services.job_tasks import TaskList
+from vmvault.jobs.context import JobContext
+from vmvault.jobs.tasks import TaskList
+from vmvault.services.jobs import refuse_if_busy
 from vmvault.services.points import PointService
 from vmvault.services.snapshot_integrity import (
     INVALID,
@@ -28,6 +32,7 @@ from vmvault.services.vaults import VaultService
 from vmvault.sources.clone import copy_disk_file
 from vmvault.sources.files import FilesSource
 from vmvault.storage.folders import folder_problem
+from vmvault.vault.backup import Progress
 from vmvault.vault.restore import restore_disk
 
 SOURCE_TIERS = ("snapshot", "vault")
@@ -90,7 +95,7 @@ class RestoreService:
             self.clock.now(),
             item_id=view.item.record.id,
             item_name=view.item.record.name,
-            params={"point": point, "luns": chosen, "tier": tier, "targetDir": str(target)},
+            params=RestoreParams(point, tuple(chosen), tier, target_dir=str(target)).to_json(),
             tasks=TaskList.new([RESTORE_DISKS]).data,
         )
         return job
@@ -130,19 +135,21 @@ class RestoreService:
         else:
             disks = [view.item.vm.disk(lun).path.parent for lun in luns]
             source.check_writable([source.root, *dict.fromkeys(disks)])
+        if replace_existing:
+            refuse_if_busy(self.jobs, view.item.record)
         job, _ = self.jobs.enqueue(
             view.item.record.vault_id,
             Operation.RESTORE.value,
             self.clock.now(),
             item_id=view.item.record.id,
             item_name=view.item.record.name,
-            params={
-                "point": point,
-                "luns": luns,
-                "tier": tier,
-                "mode": "replace" if replace_existing else "new-vm",
-                "targetVm": target_vm_name,
-            },
+            params=RestoreParams(
+                point,
+                tuple(luns),
+                tier,
+                mode="replace" if replace_existing else "new-vm",
+                target_vm=target_vm_name,
+            ).to_json(),
             tasks=TaskList.new([RESTORE_DISKS]).data,
         )
         return job
@@ -186,51 +193,38 @@ class RestoreService:
             return False
         return True
 
-    def run(self, job: JobRecord, heartbeat: Callable[[], bool]) -> JobStatus:
-        tasks = TaskList(job.tasks)
-        tasks.start(RESTORE_DISKS, self.clock.now())
-        self.jobs.progress(job.id, tasks=tasks.data)
+    def run(self, ctx: JobContext) -> None:
+        """Run a claimed Restore job: restore the point's disks (checked bit-exact), then,
+        for a VM restore, make them a new VM or put them over the VM's disks. Stops at its
+        checkpoints (between disks, after each chunk) when cancelled; the VM's own disks are
+        only touched once every disk was restored."""
+        params = RestoreParams.from_json(ctx.job.params)
+        ctx.start_task(RESTORE_DISKS)
+        assert ctx.job.item_id is not None
+        record = self.items.item_by_id(ctx.job.item_id)
+        vault = self.vaults.get_by_id(record.vault_id).name
+        point = self.points.get(vault, record.name, params.point)
+        source = self._source(point) if params.mode != "disks" else None
+        target = (
+            Path(params.target_dir or ".")
+            if source is None
+            else source.staging_folder() / f"restore-{ctx.job.id}"
+        )
+        target.mkdir(parents=True, exist_ok=True)
+        restore = self._from_snapshot if params.tier == "snapshot" else self._from_vault
         try:
-            assert job.item_id is not None
-            record = self.items.item_by_id(job.item_id)
-            vault = self.vaults.get_by_id(record.vault_id).name
-            point = self.points.get(vault, record.name, job.params["point"])
-            mode = job.params.get("mode", "disks")
-            source = self._source(point) if mode != "disks" else None
-            target = (
-                Path(job.params["targetDir"])
-                if source is None
-                else source.staging_folder() / f"restore-{job.id}"
-            )
-            target.mkdir(parents=True, exist_ok=True)
-            restore = self._from_snapshot if job.params["tier"] == "snapshot" else self._from_vault
-            files = restore(vault, point, [int(x) for x in job.params["luns"]], target)
+            files = restore(vault, point, list(params.luns), target, job=ctx)
+            ctx.checkpoint()
             if source is not None:
-                try:
-                    files = self._place(source, point, mode, job.params.get("targetVm"), files)
-                finally:
-                    shutil.rmtree(target, ignore_errors=True)  # staged copies only
-            tasks.finish(RESTORE_DISKS, self.clock.now())
-            self.jobs.finish(
-                job.id,
-                JobStatus.COMPLETED,
-                self.clock.now(),
-                tasks=tasks.data,
-                progress_percent=100.0,
-                params={**job.params, "files": [str(f) for f in files]},
-            )
-            return JobStatus.COMPLETED
-        except Exception as exc:
-            tasks.fail_running(self.clock.now())
-            self.jobs.finish(
-                job.id,
-                JobStatus.FAILED,
-                self.clock.now(),
-                tasks=tasks.data,
-                error_code=getattr(exc, "code", "InternalError"),
-                error_message=str(exc),
-            )
-            return JobStatus.FAILED
+                files = self._place(source, point, params.mode, params.target_vm, files)
+        finally:
+            if source is not None:
+                shutil.rmtree(target, ignore_errors=True)  # staged copies only
+        ctx.result["files"] = json.dumps([str(f) for f in files])
+        ctx.finish_task(RESTORE_DISKS)
+
+    def ended(self, job: JobRecord, status: JobStatus) -> None:
+        """Nothing to undo: a restore changes no item, and never half-replaces a VM's disks."""
 
     def _place(
         self, source: FilesSource, point: Any, mode: str, new_name: str | None, files: list[Path]
@@ -250,21 +244,26 @@ class RestoreService:
         created = source.create_vm(new_name, vm, by_lun, formats=formats)
         return [created.manifest, *(d.path for d in created.disks)]
 
-    def _from_snapshot(self, vault: str, point: Any, luns: list[int], target: Path) -> list[Path]:
+    def _from_snapshot(
+        self, vault: str, point: Any, luns: list[int], target: Path, *, job: JobContext
+    ) -> list[Path]:
         """Copy the snapshot's disks, each verified against the hashes recorded for the point
         (services/snapshot_integrity.py). A snapshot that is gone or damaged is marked
         Invalid, and the disks come from the vault tier when the point has it."""
         try:
-            return self._copy_snapshot(vault, point, luns, target)
+            return self._copy_snapshot(vault, point, luns, target, job=job)
         except SnapshotDamagedError:
             self.integrity.mark_invalid(point.record)
             if not point.record.vault_present:
                 raise
             for partial in target.iterdir():
                 partial.unlink()
-            return self._from_vault(vault, point, luns, target)
+            job.bytes_done = 0
+            return self._from_vault(vault, point, luns, target, job=job)
 
-    def _copy_snapshot(self, vault: str, point: Any, luns: list[int], target: Path) -> list[Path]:
+    def _copy_snapshot(
+        self, vault: str, point: Any, luns: list[int], target: Path, *, job: JobContext
+    ) -> list[Path]:
         item = point.item
         try:
             snap = self._source(point).get_snapshot(item.record.vm_name, point.record.name)
@@ -272,6 +271,7 @@ class RestoreService:
             raise SnapshotDamagedError(str(exc)) from None
         files = []
         for lun in luns:
+            job.checkpoint()
             src = snap.disks[lun]
             dst = target / _file_name(item, lun, snap.formats.get(lun) or _suffix(src))
             try:
@@ -283,11 +283,16 @@ class RestoreService:
             if not checked and _sha256(src) != _sha256(dst):  # no hashes: the copy at least
                 raise InvalidInputError(f"restored {dst} differs from the snapshot {src}")
             files.append(dst)
+            done = job.bytes_done + _data_bytes(dst)
+            job.report(done, max(done, job.bytes_total), force=True)
         return files
 
-    def _from_vault(self, vault: str, point: Any, luns: list[int], target: Path) -> list[Path]:
+    def _from_vault(
+        self, vault: str, point: Any, luns: list[int], target: Path, *, job: JobContext
+    ) -> list[Path]:
         data = self.vaults.open_data(vault, self.passphrase(vault))
         manifest = data.read_manifest(point.item.record.name, point.record.name)
+        progress = Progress()  # the data bytes of every disk restored, for the job
         files = []
         for lun in luns:
             entry = manifest.disk(lun)
@@ -295,14 +300,30 @@ class RestoreService:
                 entry.source_format if entry and entry.source_format in ("raw", "qcow2") else "raw"
             )
             dst = target / _file_name(point.item, lun, fmt)
-            restore_disk(data, manifest, lun, dst, image_format=fmt)  # chunk ids verified
+            job.checkpoint()
+            restore_disk(  # chunk ids verified
+                data,
+                manifest,
+                lun,
+                dst,
+                image_format=fmt,
+                progress=progress,
+                on_progress=lambda p: job.report(p.done_bytes, p.total_bytes),
+            )
             files.append(dst)
+        job.report(progress.done_bytes, progress.total_bytes, force=True)
         return files
 
 
 def _file_name(item: Any, lun: int, fmt: str) -> str:
     name = item.vm.disk(lun).name if item.vm else f"{item.record.vm_name}-lun{lun}"
     return f"{name}.{fmt}"
+
+
+def _data_bytes(path: Path) -> int:
+    """The bytes a restored image holds (its allocated blocks, at most its size)."""
+    st = path.stat()
+    return min(st.st_size, st.st_blocks * 512)
 
 
 def _suffix(path: Path) -> str:

@@ -4,7 +4,9 @@
 through the policy engine) in ``(now - CATCH_UP, now]`` and queues one Backup job per slot; the
 job's ``slot_key`` (item + slot) is unique, so running it again, or from several schedulers,
 never queues a slot twice. A slot missed by more than ``CATCH_UP`` (vmvault was down) is not run
-late: the next slot runs as planned, as in Azure.
+late: the next slot runs as planned, as in Azure. A slot of an item that has a backup,
+restore over its disks or migration queued or running waits: it is queued by a later pass
+(within ``CATCH_UP``) once that job ended, one operation at a time per item.
 
 ``apply_retention`` runs the policy engine's retention pass over every protected item's points:
 expired snapshots are deleted from the source, expired vault copies from the vault. Items whose
@@ -17,16 +19,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from vmvault.catalog.items import ItemStore, PointRecord
+from vmvault.catalog.items import ItemRecord, ItemStore, PointRecord
 from vmvault.catalog.jobs import JobRecord, JobStore
 from vmvault.clock import Clock
+from vmvault.domain.errors import ConflictError
+from vmvault.domain.job_params import BackupParams
 from vmvault.domain.jobs import TAKE_SNAPSHOT, TRANSFER_TO_VAULT, Operation
 from vmvault.domain.protection import ProtectionState
 from vmvault.domain.retention import PointState, retention_pass
 from vmvault.domain.schedule import slots_between
 from vmvault.domain.tiers import Tier
+from vmvault.jobs.tasks import TaskList
 from vmvault.services.items import ItemService
-from vmvault.services.job_tasks import TaskList
+from vmvault.services.jobs import refuse_if_busy
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
 from vmvault.vault.format import utc_text
@@ -56,6 +61,14 @@ class SchedulingService:
         self.vaults, self.item_service, self.sources = vaults, item_service, sources
         self.passphrase = passphrase
 
+    def protected_count(self) -> int:
+        """How many items of every vault are protected (what the scheduler looks at)."""
+        return sum(
+            1
+            for r in self.items.all_items()
+            if r.protection_state == ProtectionState.PROTECTED.value and r.policy_id
+        )
+
     def enqueue_due(self) -> list[JobRecord]:
         """Queue a Backup job for every slot due in ``(now - CATCH_UP, now]`` (once each)."""
         now = self.clock.now()
@@ -68,19 +81,28 @@ class SchedulingService:
             assert view.policy is not None
             since = max(now - CATCH_UP, record.created_at)
             for slot in slots_between(view.policy.policy, since, now + timedelta(microseconds=1)):
+                if self._busy(record):  # one operation at a time: the slot waits its turn
+                    break
                 job, created = self.jobs.enqueue(
                     record.vault_id,
                     Operation.BACKUP.value,
                     now,
                     item_id=record.id,
                     item_name=record.name,
-                    params={"trigger": "Scheduled", "slot": utc_text(slot)},
+                    params=BackupParams("Scheduled", slot=slot).to_json(),
                     tasks=TaskList.new([TAKE_SNAPSHOT, TRANSFER_TO_VAULT]).data,
                     slot_key=f"{record.id}@{utc_text(slot)}",
                 )
                 if created:
                     queued.append(job)
         return queued
+
+    def _busy(self, record: ItemRecord) -> bool:
+        try:
+            refuse_if_busy(self.jobs, record)
+        except ConflictError:
+            return True
+        return False
 
     def apply_retention(self) -> RetentionReport:
         """Delete every tier whose expiry has passed (the newest vault copy always stays)."""

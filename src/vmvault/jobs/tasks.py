@@ -12,7 +12,7 @@ from vmvault.vault.format import utc_text
 class TaskList:
     """A job's sub-tasks as stored in the catalog: ``[{"taskId", "status", "startTime",
     "endTime"}]`` with Azure's task statuses (NotStarted, InProgress, Completed, Failed,
-    Skipped)."""
+    Skipped, Cancelled)."""
 
     def __init__(self, data: list[dict[str, Any]]) -> None:
         self.data = [dict(t) for t in data]
@@ -38,7 +38,8 @@ class TaskList:
     def skip(self, name: str) -> None:
         self._task(name).update(status="Skipped")
 
-    def fail_running(self, now: datetime) -> None:
+    def end_running(self, now: datetime, status: str = "Failed") -> None:
+        """Mark the tasks still running ``status`` (Failed, or Cancelled)."""
         for task in self.data:
             if task["status"] == "InProgress":
-                task.update(status="Failed", endTime=utc_text(now))
+                task.update(status=status, endTime=utc_text(now))

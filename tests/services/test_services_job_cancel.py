@@ -1,0 +1,75 @@
+"""Stopping running jobs: the work sees the request at its next checkpoint and the job ends
+Cancelled (a backup writes no vault point, a restore leaves no disk image)."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from jobs_helpers import backed_up_app, protected_app
+
+from vmvault.config import load_settings
+from vmvault.services.context import Services
+
+
+class SteppingClock:
+    """Each reading is three seconds after the last; ``on_pool_read`` runs once, at the first
+    reading made by a thread of a job's pool (the restore writing its first chunk)."""
+
+    def __init__(self) -> None:
+        self._now = datetime(2026, 11, 22, tzinfo=UTC)
+        self._lock = threading.Lock()
+        self.on_pool_read: list[object] = []
+
+    def now(self) -> datetime:
+        if self.on_pool_read and threading.current_thread().name.startswith("ThreadPool"):
+            hook = self.on_pool_read.pop()
+            assert callable(hook)
+            hook()
+        with self._lock:
+            self._now += timedelta(seconds=3)
+            return self._now
+
+
+def _open(tmp_path: Path, clock: SteppingClock) -> Services:
+    return Services.open(load_settings({"VMVAULT_HOME": str(tmp_path / "home")}), clock)
+
+
+def test_stopping_a_running_backup_cancels_it(tmp_path: Path) -> None:
+    svc = _open(tmp_path, SteppingClock())
+    try:
+        protected_app(svc, tmp_path / "lab")
+        queued = svc.backups.backup_now("v1", "app", None)
+        job = svc.jobs.jobs.claim("w1", svc.clock.now(), timedelta(minutes=2), queued.id)
+        assert job is not None
+        assert svc.jobs.stop("v1", job.id).status == "Cancelling"
+        ended = svc.jobs.run_claimed(job, "w1")
+        assert ended.status == "Cancelled"
+        assert svc.jobs.get("v1", job.id).status == "Cancelled"
+        assert svc.vaults.open_data("v1", None).points() == []
+        view = svc.items.get("v1", "app")
+        assert view.record.last_backup_status is None  # a cancelled backup is no failed one
+    finally:
+        svc.close()
+
+
+def test_stopping_a_running_restore_cancels_it(tmp_path: Path) -> None:
+    clock = SteppingClock()
+    svc = _open(tmp_path, clock)
+    try:
+        point = backed_up_app(svc, tmp_path / "lab")
+        target = tmp_path / "restored"
+        queued = svc.restores.restore_disks("v1", "app", point, str(target), source_tier="Vault")
+        stopped: list[str] = []
+        # `job stop` arrives while the restore writes its first chunk
+        clock.on_pool_read.append(lambda: stopped.append(svc.jobs.stop("v1", queued.id).status))
+        ended = svc.jobs.run_one("w1", queued.id)
+        assert ended is not None
+        assert stopped == ["Cancelling"]
+        assert ended.status == "Cancelled"
+        assert ended.error_code is None
+        assert [t["status"] for t in ended.tasks] == ["Cancelled"]
+        assert sorted(p.name for p in target.iterdir()) == []  # no image, whole or partial
+    finally:
+        svc.close()
