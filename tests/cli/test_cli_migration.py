@@ -188,7 +188,7 @@ def test_every_refusal_changes_nothing(vmvault, vmvault_json, tmp_path: Path) ->
         assert code in proc.stderr
         return proc.stderr
 
-    assert queued["name"] in refused("busy", "enh", "UserErrorMigrationJobInProgress")
+    assert queued["name"] in refused("busy", "enh", "UserErrorBackupOperationInProgress")
     refused("classic", "enh", "UserErrorMigrationUnmanagedVMNotSupported")
     message = refused("clustered", "enh", "UserErrorMigrationSharedDiskAttached")
     assert "detach the shared disk" in message and "reattach" in message

@@ -177,7 +177,8 @@ def test_stop_a_queued_job_and_recover_from_a_dead_worker(
     stopped = vmvault_json("job", "stop", "--vault-name", "v1", "--name", queued["name"])
     assert stopped["properties"]["status"] == "Cancelled"
 
-    # a worker claims a job and dies: once its lease runs out the job is failed, not stuck
+    # a worker claims a job and dies: once its lease runs out every reader shows the job
+    # failed (and the item's last backup failed), with no `job wait` or worker to reap it
     job = vmvault_json("protection", "backup-now", "--vault-name", "v1", "--item-name", "app")
     clock = FakeClock(datetime.now(UTC))
     svc = Services.open(load_settings({"VMVAULT_HOME": str(home)}), clock)
@@ -188,13 +189,21 @@ def test_stop_a_queued_job_and_recover_from_a_dead_worker(
         svc.close()
     shown = vmvault_json("job", "show", "--vault-name", "v1", "--name", job["name"])
     assert shown["properties"]["status"] == "InProgress"
-    clock.advance(timedelta(minutes=3))
     svc = Services.open(load_settings({"VMVAULT_HOME": str(home)}), clock)
-    try:
-        reaped = svc.jobs.jobs.reap(clock.now())
+    try:  # its last heartbeat was three minutes ago
+        last_beat = clock.now() - timedelta(minutes=3)
+        assert svc.jobs.jobs.heartbeat(
+            job["name"], "dead-worker", last_beat, timedelta(minutes=2)
+        ).held
     finally:
         svc.close()
-    assert [r.id for r in reaped] == [job["name"]]
     shown = vmvault_json("job", "show", "--vault-name", "v1", "--name", job["name"])
     assert shown["properties"]["status"] == "Failed"
     assert shown["properties"]["errorDetails"][0]["errorCode"] == "WorkerLost"
+    (listed,) = [
+        j for j in vmvault_json("job", "list", "--vault-name", "v1") if j["name"] == job["name"]
+    ]
+    assert listed["properties"]["status"] == "Failed"
+    item = vmvault_json("item", "show", "--vault-name", "v1", "--name", "app")
+    assert item["properties"]["lastBackupStatus"] == "Failed"
+    assert item["properties"]["protectionStatus"] == "Unhealthy"
