@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from jobs_helpers import backed_up_app, protected_app
 
 from vmvault.config import load_settings
@@ -71,5 +72,29 @@ def test_stopping_a_running_restore_cancels_it(tmp_path: Path) -> None:
         assert ended.error_code is None
         assert [t["status"] for t in ended.tasks] == ["Cancelled"]
         assert sorted(p.name for p in target.iterdir()) == []  # no image, whole or partial
+    finally:
+        svc.close()
+
+
+def test_ctrl_c_of_a_foreground_job_ends_it_cancelled_at_once(tmp_path: Path) -> None:
+    """Ctrl+C of `job wait` running a restore in the foreground: the job ends Cancelled then
+    and there (not Failed/WorkerLost once its lease ran out), and the interrupt goes on up."""
+    clock = SteppingClock()
+    svc = _open(tmp_path, clock)
+    try:
+        point = backed_up_app(svc, tmp_path / "lab")
+        queued = svc.restores.restore_disks(
+            "v1", "app", point, str(tmp_path / "restored"), source_tier="Vault"
+        )
+
+        def ctrl_c() -> None:
+            raise KeyboardInterrupt
+
+        clock.on_pool_read.append(ctrl_c)
+        with pytest.raises(KeyboardInterrupt):
+            svc.jobs.wait("v1", queued.id, sleep=lambda _s: None)
+        shown = svc.jobs.get("v1", queued.id)
+        assert shown.status == "Cancelled" and shown.end_time is not None
+        assert list((tmp_path / "home" / "run").glob("worker-*.lock")) == []
     finally:
         svc.close()
