@@ -4,6 +4,7 @@ reader once its lease ran out; a worker that lost its job can no longer end it."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -163,5 +164,20 @@ def test_a_worker_that_lost_its_job_cannot_end_it(tmp_path: Path) -> None:
         assert shown.status == "Failed" and shown.error_code == "WorkerLost"
         # the item says its last backup failed, as its job does
         assert svc.items.get("v1", "app").record.last_backup_status == "Failed"
+    finally:
+        svc.close()
+
+
+def test_a_killed_workers_lock_file_is_not_a_worker(tmp_path: Path) -> None:
+    svc = _open(tmp_path / "home", FakeClock(START))
+    try:
+        run = svc.settings.run_dir
+        run.mkdir(parents=True)
+        (run / "worker-999999.lock").write_text("")  # left by a worker killed with SIGKILL
+        assert not svc.jobs.worker_running()
+        assert list(run.iterdir()) == []
+        with svc.jobs.worker_presence():
+            assert [p.name for p in run.iterdir()] == [f"worker-{os.getpid()}.lock"]
+        assert list(run.iterdir()) == []
     finally:
         svc.close()

@@ -139,20 +139,25 @@ class JobService:
 
     @contextmanager
     def worker_presence(self) -> Iterator[None]:
-        """Mark this process as a worker of the data directory (an flock held while it runs;
-        the file is removed when it ends)."""
+        """Mark this process as a worker of the data directory: an flock held on
+        ``run/worker-PID.lock`` while it runs, the file removed when it ends. The file is
+        locked before it takes its name, so an unlocked one is always stale."""
         self.run_dir.mkdir(parents=True, exist_ok=True)
         path = self.run_dir / f"worker-{os.getpid()}.lock"
-        fd = os.open(path, os.O_CREAT | os.O_RDWR, 0o600)
+        fresh = self.run_dir / f".worker-{os.getpid()}.lock.new"
+        fd = os.open(fresh, os.O_CREAT | os.O_RDWR | os.O_TRUNC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
+            os.replace(fresh, path)
             yield
         finally:
             path.unlink(missing_ok=True)
+            fresh.unlink(missing_ok=True)
             os.close(fd)
 
     def worker_running(self) -> bool:
-        """Whether another process holds a worker lock on this data directory."""
+        """Whether another process holds a worker lock on this data directory (lock files
+        left by a killed worker are removed on the way)."""
         if not self.run_dir.is_dir():
             return False
         for path in self.run_dir.glob("worker-*.lock"):
@@ -164,6 +169,8 @@ class JobService:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 return True
+            else:
+                path.unlink(missing_ok=True)  # stale: its worker is gone
             finally:
                 os.close(fd)
         return False
