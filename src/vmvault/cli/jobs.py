@@ -156,8 +156,7 @@ def worker(
     SIGTERM or Ctrl+C stops it cleanly: a job running then ends Cancelled at its next
     checkpoint, and the worker exits 0.
     """
-    from vmvault.cli.serve import stop_on_signals
-    from vmvault.jobs.worker import Worker
+    from vmvault.jobs.worker import Worker, stop_on_signals
     from vmvault.services.jobs import worker_id
 
     stop = stop_on_signals()

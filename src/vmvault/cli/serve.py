@@ -2,28 +2,12 @@
 
 from __future__ import annotations
 
-import signal
 import sys
-import threading
-from types import FrameType
 
 import typer
 
 from vmvault.cli.output import LogOutputOption, OutputFormat, handles_errors
 from vmvault.cli.state import services
-
-
-def stop_on_signals() -> threading.Event:
-    """An event set by SIGTERM or SIGINT (Ctrl+C): the loops end cleanly, and a job running
-    then ends Cancelled at its next checkpoint."""
-    stop = threading.Event()
-
-    def _stop(signum: int, _frame: FrameType | None) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGTERM, _stop)
-    signal.signal(signal.SIGINT, _stop)
-    return stop
 
 
 @handles_errors
@@ -52,7 +36,7 @@ def serve(
     queued job within a second, whenever it was queued.
     """
     from vmvault.jobs.scheduler import Scheduler
-    from vmvault.jobs.worker import Worker
+    from vmvault.jobs.worker import Worker, stop_on_signals
     from vmvault.services.jobs import worker_id
 
     stop = stop_on_signals()

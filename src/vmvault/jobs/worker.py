@@ -9,9 +9,11 @@ briefly away): it reports it and looks again at the next poll.
 
 from __future__ import annotations
 
+import signal
 import sys
 import threading
 from collections.abc import Callable
+from types import FrameType
 
 from vmvault.catalog.jobs import JobRecord
 
@@ -57,6 +59,19 @@ class Worker:
         thread = threading.Thread(target=self.run, args=(stop,), name="vmvault-worker")
         thread.start()
         return thread
+
+
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl+C): the loops end cleanly, and a job running
+    then ends Cancelled at its next checkpoint."""
+    stop = threading.Event()
+
+    def _stop(signum: int, _frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    return stop
 
 
 def _log(message: str) -> None:

@@ -10,7 +10,8 @@ restore over its disks or migration queued or running waits: it is queued by a l
 
 ``apply_retention`` runs the policy engine's retention pass over every protected item's points:
 expired snapshots are deleted from the source, expired vault copies from the vault. Items whose
-protection is stopped keep their points.
+protection is stopped keep their points; an item with a job queued or running (a restore may be
+reading the point that expires) is left to the next pass.
 """
 
 from __future__ import annotations
@@ -110,6 +111,8 @@ class SchedulingService:
         report = RetentionReport()
         for record in self.items.all_items():
             if record.protection_state != ProtectionState.PROTECTED.value or not record.policy_id:
+                continue
+            if self.jobs.open_jobs_for_item(record.id):  # a running job may read its points
                 continue
             vault = self.vaults.get_by_id(record.vault_id).name
             view = self.item_service.get(vault, record.name)
