@@ -8,9 +8,11 @@ import json
 import os
 import queue
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 MiB = 1024 * 1024
@@ -153,3 +155,37 @@ def test_one_operation_at_a_time_per_item(vmvault, vmvault_json, tmp_path: Path)
     bag = done["properties"]["extendedInfo"]["propertyBag"]
     assert bag["targetPolicy"] == "enh" and bag["previousPolicy"] == "std"
     assert all(isinstance(v, str) for v in bag.values())
+
+
+def test_ctrl_c_of_a_foreground_job_wait_cancels_its_job(
+    vmvault, vmvault_json, home: Path, tmp_path: Path
+) -> None:
+    lab = _lab(vmvault, tmp_path)
+    with open(lab / "app-os.raw", "wb") as f:  # big enough to be stopped half way
+        for _ in range(64):
+            f.write(os.urandom(4 * MiB))
+    backup = vmvault_json("protection", "backup-now", "--vault-name", "v1", "--item-name", "app")
+    vmvault_json("job", "wait", "--vault-name", "v1", "--name", backup["name"])
+    (rp,) = vmvault_json("recoverypoint", "list", "--vault-name", "v1", "--item-name", "app")
+    out = tmp_path / "out"
+    job = vmvault_json(
+        "restore", "restore-disks", "--vault-name", "v1", "--item-name", "app",
+        "--rp-name", rp["name"], "--target-dir", str(out), "--source-tier", "Vault",
+    )  # fmt: skip
+    waiting = Background(home, "job", "wait", "--vault-name", "v1", "--name", job["name"])
+    try:
+        with sqlite3.connect(home / "catalog.sqlite3") as db:
+            while not db.execute(  # the restore wrote its first chunks
+                "SELECT bytes_done FROM jobs WHERE id = ?", (job["name"],)
+            ).fetchone()[0]:
+                assert waiting.proc.poll() is None
+                time.sleep(0.01)
+        waiting.proc.send_signal(signal.SIGINT)
+        assert waiting.proc.wait(timeout=60) != 0
+    finally:
+        waiting.kill()
+    shown = vmvault_json("job", "show", "--vault-name", "v1", "--name", job["name"])
+    assert shown["properties"]["status"] == "Cancelled"  # at once, not after its lease
+    assert "Ctrl+C" in shown["properties"]["extendedInfo"]["dynamicErrorMessage"]
+    assert list(out.iterdir()) == []
+    assert list((home / "run").glob("worker-*.lock")) == []

@@ -21,6 +21,8 @@ from vmvault.domain.jobs import JobStatus
 from vmvault.jobs.context import JobCancelled, JobContext, JobLost
 from vmvault.jobs.lease import POLL, Heartbeat
 
+INTERRUPTED = "interrupted: the process running the job was stopped (Ctrl+C); run it again"
+
 
 class Runner(Protocol):
     def run(self, ctx: JobContext) -> None:
@@ -78,7 +80,7 @@ def _end_unsuccessful(ctx: JobContext, runner: Runner, exc: BaseException) -> Jo
     if isinstance(exc, JobCancelled):
         final = end(ctx, JobStatus.CANCELLED)
     elif isinstance(exc, KeyboardInterrupt | SystemExit):
-        final = end(ctx, JobStatus.CANCELLED, None, "the process running the job was stopped")
+        final = end(ctx, JobStatus.CANCELLED, None, INTERRUPTED)
     else:
         code = getattr(exc, "code", None) or "InternalError"
         message = str(exc) if hasattr(exc, "code") else f"{type(exc).__name__}: {exc}"
