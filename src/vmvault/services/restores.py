@@ -196,8 +196,8 @@ class RestoreService:
     def run(self, ctx: JobContext) -> None:
         """Run a claimed Restore job: restore the point's disks (checked bit-exact), then,
         for a VM restore, make them a new VM or put them over the VM's disks. Stops at its
-        checkpoints (between disks, after each chunk) when cancelled; the VM's own disks are
-        only touched once every disk was restored."""
+        checkpoints (between disks, after each chunk) when cancelled, removing the images it
+        had completed; the VM's own disks are only touched once every disk was restored."""
         params = RestoreParams.from_json(ctx.job.params)
         ctx.start_task(RESTORE_DISKS)
         assert ctx.job.item_id is not None
@@ -217,6 +217,10 @@ class RestoreService:
             ctx.checkpoint()
             if source is not None:
                 files = self._place(source, point, params.mode, params.target_vm, files)
+        except BaseException:
+            if source is None:  # --target-dir was new or empty: what is there is this job's
+                _remove_images(target, point.item, params.luns)
+            raise
         finally:
             if source is not None:
                 shutil.rmtree(target, ignore_errors=True)  # staged copies only
@@ -318,6 +322,14 @@ class RestoreService:
 def _file_name(item: Any, lun: int, fmt: str) -> str:
     name = item.vm.disk(lun).name if item.vm else f"{item.record.vm_name}-lun{lun}"
     return f"{name}.{fmt}"
+
+
+def _remove_images(target: Path, item: Any, luns: Sequence[int]) -> None:
+    """Remove the disk images a failed or cancelled restore completed in ``target``."""
+    names = {_file_name(item, lun, "").rstrip(".") for lun in luns}
+    for path in target.iterdir() if target.is_dir() else ():
+        if path.is_file() and path.name.rsplit(".", 1)[0] in names:
+            path.unlink(missing_ok=True)
 
 
 def _data_bytes(path: Path) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -60,16 +61,24 @@ def restore_disk(
     try:
         os.ftruncate(fd, index.size)  # sparse: zero chunks are never written
 
+        stopped = threading.Event()  # a chunk failed (or on_progress raised): skip the rest
+
         def one(i: int) -> None:
-            length = index.chunk_length(i)
-            buf = thread_buffer("restore", index.chunk_size)
-            chunk = vault.read_chunk_into(index.ids[i], buf, length)
-            offset = i * index.chunk_size
-            if direct is None or length % ALIGN or not _write_direct(direct, chunk, offset):
-                _write_all(fd, chunk, offset)
-            progress.add(length, length, 0, 0)
-            if on_progress is not None:
-                on_progress(progress)
+            if stopped.is_set():
+                return
+            try:
+                length = index.chunk_length(i)
+                buf = thread_buffer("restore", index.chunk_size)
+                chunk = vault.read_chunk_into(index.ids[i], buf, length)
+                offset = i * index.chunk_size
+                if direct is None or length % ALIGN or not _write_direct(direct, chunk, offset):
+                    _write_all(fd, chunk, offset)
+                progress.add(length, length, 0, 0)
+                if on_progress is not None:
+                    on_progress(progress)
+            except BaseException:
+                stopped.set()
+                raise
 
         with ThreadPoolExecutor(workers or default_workers()) as pool:
             for _ in pool.map(one, data):
