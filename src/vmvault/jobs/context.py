@@ -46,13 +46,8 @@ class JobContext:
         lease: timedelta,
         stopping: threading.Event | None = None,
     ) -> None:
-        self.store, self.clock, self.job, self.worker, self.lease = (
-            store,
-            clock,
-            job,
-            worker,
-            lease,
-        )
+        self.store, self.clock, self.job = store, clock, job
+        self.worker, self.lease = worker, lease
         self.tasks = TaskList(job.tasks)
         self.cancel = threading.Event()
         self.lost = threading.Event()

@@ -56,6 +56,8 @@ class Scheduler:
                 self._recompress(stop)
         except VmvaultError as exc:  # one bad item must not stop the scheduler
             self.log(f"scheduler pass failed: ({exc.code}) {exc.message}")
+        except Exception as exc:  # nor a database that is briefly away
+            self.log(f"scheduler pass failed: {type(exc).__name__}: {exc}")
 
     def _recompress(self, stop: threading.Event | None) -> None:
         """Settle new chunks in every vault, within the budget in all."""
