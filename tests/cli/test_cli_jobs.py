@@ -66,8 +66,13 @@ class Background:
             self.lines.put(line)
 
     def wait_for(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout  # no queue.get(timeout): it hangs under faketime
         while not any(text in line for line in self.seen):
-            self.seen.append(self.lines.get(timeout=timeout))
+            try:
+                self.seen.append(self.lines.get_nowait())
+            except queue.Empty:
+                assert time.monotonic() < deadline, f"no {text!r} in {self.seen}"
+                time.sleep(0.02)
 
     def terminate(self) -> int:
         self.proc.send_signal(signal.SIGTERM)

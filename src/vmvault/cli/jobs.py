@@ -114,6 +114,8 @@ def wait_job(
     """
     from rich.progress import BarColumn, Progress, TextColumn
 
+    from vmvault.jobs.pause import pause
+
     with services() as svc:
         done = threading.Event()
         bar = Progress(
@@ -126,7 +128,7 @@ def wait_job(
 
         def follow() -> None:
             task = bar.add_task(name, total=100)
-            while not done.wait(0.5):
+            while not pause(done, 0.5):
                 bar.update(task, completed=svc.jobs.progress(vault_name, name))
 
         with bar:

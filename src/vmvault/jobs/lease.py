@@ -17,6 +17,7 @@ from datetime import timedelta
 from types import TracebackType
 
 from vmvault.jobs.context import JobContext
+from vmvault.jobs.pause import pause
 
 LEASE = timedelta(minutes=2)
 POLL = 0.5  # real seconds between looks at the clock
@@ -48,7 +49,7 @@ class Heartbeat:
     def _beat(self) -> None:
         ctx = self.ctx
         last = ctx.clock.now()
-        while not self._stop.wait(self.poll):
+        while not pause(self._stop, self.poll):
             now = ctx.clock.now()
             if now - last < ctx.lease / 4:
                 continue

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from vmvault.domain.errors import VmvaultError
+from vmvault.jobs.pause import pause
 
 if TYPE_CHECKING:
     from vmvault.services.context import Services
@@ -40,7 +41,7 @@ class Scheduler:
             self.one_pass(stop)
             if run_for and time.monotonic() - started >= run_for:
                 return
-            stop.wait(min(tick, run_for) if run_for else tick)
+            pause(stop, min(tick, run_for) if run_for else tick)
 
     def one_pass(self, stop: threading.Event | None = None) -> None:
         svc = self.svc

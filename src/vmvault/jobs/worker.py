@@ -12,10 +12,12 @@ from __future__ import annotations
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
 from vmvault.catalog.jobs import JobRecord
+from vmvault.jobs.pause import pause
 
 POLL = 0.5
 
@@ -34,25 +36,17 @@ class Worker:
 
     def run(self, stop: threading.Event, run_for: float = 0.0) -> None:
         """Run jobs until ``stop`` is set (or, with ``run_for``, that many seconds passed)."""
-        deadline = threading.Event()
-        timer = threading.Timer(run_for, deadline.set) if run_for else None
-        if timer is not None:
-            timer.daemon = True
-            timer.start()
-        try:
-            while not stop.is_set() and not deadline.is_set():
-                try:
-                    job = self.run_one(stop)
-                except Exception as exc:  # one bad pass must not stop the worker
-                    self.log(f"worker: looking at the queue failed: {exc}")
-                    job = None
-                if job is None:
-                    stop.wait(self.poll)
-                else:
-                    self.log(f"job {job.id} {job.operation} {job.item_name}: {job.status}")
-        finally:
-            if timer is not None:
-                timer.cancel()
+        deadline = time.monotonic() + run_for if run_for else None
+        while not stop.is_set() and (deadline is None or time.monotonic() < deadline):
+            try:
+                job = self.run_one(stop)
+            except Exception as exc:  # one bad pass must not stop the worker
+                self.log(f"worker: looking at the queue failed: {exc}")
+                job = None
+            if job is None:
+                pause(stop, self.poll)
+            else:
+                self.log(f"job {job.id} {job.operation} {job.item_name}: {job.status}")
 
     def start(self, stop: threading.Event) -> threading.Thread:
         """Run the loop in a thread of its own (``vmvault serve``)."""
