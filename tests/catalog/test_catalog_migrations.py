@@ -31,7 +31,7 @@ TABLES = {
 
 
 def test_head_revision_is_known() -> None:
-    assert head_revision() == HEAD_REVISION == "0003"
+    assert head_revision() == HEAD_REVISION == "0004"
 
 
 def test_upgrade_from_empty_to_head(catalog_url: str) -> None:

@@ -85,3 +85,15 @@ def test_the_scheduler_queues_no_slot_while_an_operation_is_open(
     assert services.scheduling.enqueue_due() == []
     assert services.jobs.run_one("w", queued.id) is not None
     assert len(services.scheduling.enqueue_due()) == 1  # the slot waited its turn
+
+
+def test_the_database_refuses_a_second_backup_that_raced_past_the_check(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two requests that both pass the service's look at the open jobs (they race, in two
+    processes): the item's exclusive key lets only the first be queued."""
+    backed_up_app(services, tmp_path / "lab")
+    first = services.backups.backup_now("v1", "app", None)
+    monkeypatch.setattr("vmvault.services.jobs.refuse_if_busy", lambda *a, **k: None)
+    _refused(first.id, services.backups.backup_now, "v1", "app", None)
+    assert [j.id for j in services.jobs.find("v1", status="InProgress")] == [first.id]

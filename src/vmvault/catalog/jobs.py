@@ -51,6 +51,18 @@ class JobRecord:
     cancel_requested: bool
 
 
+class ItemBusyError(Exception):
+    """An open job of the item holds its exclusive key (``JobStore.enqueue(exclusive=True)``)."""
+
+    def __init__(self, holder: JobRecord) -> None:
+        super().__init__(f"job {holder.id} holds item {holder.item_id}")
+        self.holder = holder
+
+
+def exclusive_key(item_id: int) -> str:
+    return f"item:{item_id}"
+
+
 @dataclass(frozen=True)
 class Hold:
     """What a worker learns when it writes to its running job."""
@@ -79,8 +91,15 @@ class JobStore:
         params: dict[str, Any] | None = None,
         tasks: list[dict[str, Any]] | None = None,
         slot_key: str | None = None,
+        exclusive: bool = False,
     ) -> tuple[JobRecord, bool]:
-        """Queue a job; returns (job, created). A taken ``slot_key`` returns the existing job."""
+        """Queue a job; returns (job, created). A taken ``slot_key`` returns the existing job.
+
+        ``exclusive`` (an operation an item runs one at a time): the job holds the item's
+        exclusive key until it ends, and ItemBusyError names the open job that holds it
+        already; the unique constraint decides between racing requests, in any process."""
+        if exclusive and item_id is None:
+            raise ValueError("an exclusive job needs an item")
         row = JobRow(
             id=str(uuid.uuid4()),
             vault_id=vault_id,
@@ -91,6 +110,7 @@ class JobStore:
             status=JobStatus.IN_PROGRESS.value,
             queued_at=now,
             slot_key=slot_key,
+            exclusive_key=exclusive_key(item_id) if exclusive and item_id is not None else None,
             params=params or {},
             tasks=tasks or [],
             progress_percent=0.0,
@@ -105,10 +125,17 @@ class JobStore:
                 return _record(row), True
             except IntegrityError:
                 s.rollback()
-                existing = s.scalar(select(JobRow).where(JobRow.slot_key == slot_key))
-                if slot_key is None or existing is None:
-                    raise
-                return _record(existing), False
+                if slot_key is not None:
+                    existing = s.scalar(select(JobRow).where(JobRow.slot_key == slot_key))
+                    if existing is not None:
+                        return _record(existing), False
+                if row.exclusive_key is not None:
+                    holder = s.scalar(
+                        select(JobRow).where(JobRow.exclusive_key == row.exclusive_key)
+                    )
+                    if holder is not None:
+                        raise ItemBusyError(_record(holder)) from None
+                raise
 
     def record(
         self,
@@ -259,6 +286,7 @@ class JobStore:
                     status=status.value,
                     end_time=now,
                     lease_until=None,
+                    exclusive_key=None,
                     error_code=error_code,
                     error_message=error_message[:2000] if error_message else None,
                     **fields,
@@ -279,7 +307,12 @@ class JobStore:
                     JobRow.start_time.is_(None),
                     JobRow.status == JobStatus.IN_PROGRESS.value,
                 )
-                .values(status=JobStatus.CANCELLED.value, end_time=now, start_time=now)
+                .values(
+                    status=JobStatus.CANCELLED.value,
+                    end_time=now,
+                    start_time=now,
+                    exclusive_key=None,
+                )
             )
             s.execute(
                 update(JobRow)
@@ -312,6 +345,7 @@ class JobStore:
                         status=status.value,
                         end_time=now,
                         lease_until=None,
+                        exclusive_key=None,
                         tasks=_end_running(row.tasks, now, status),
                         error_code=None if cancelling else "WorkerLost",
                         error_message=None

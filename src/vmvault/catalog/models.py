@@ -106,7 +106,10 @@ class JobRow(Base):
     """A job: queued (no ``start_time``), running (claimed by a worker under a lease), ended."""
 
     __tablename__ = "jobs"
-    __table_args__ = (UniqueConstraint("slot_key", name="uq_jobs_slot_key"),)
+    __table_args__ = (
+        UniqueConstraint("slot_key", name="uq_jobs_slot_key"),
+        UniqueConstraint("exclusive_key", name="uq_jobs_exclusive_key"),
+    )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     vault_id: Mapped[int] = mapped_column(ForeignKey("vaults.id", ondelete="CASCADE"), index=True)
@@ -121,6 +124,9 @@ class JobRow(Base):
     start_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     end_time: Mapped[datetime | None] = mapped_column(UTCDateTime())
     slot_key: Mapped[str | None] = mapped_column(String(255))
+    # Held by an open job of an operation an item runs one at a time (``item:<id>``), cleared
+    # when the job ends: the unique constraint makes "one at a time" hold between processes.
+    exclusive_key: Mapped[str | None] = mapped_column(String(64))
     params: Mapped[dict[str, object]] = mapped_column(JSON)
     tasks: Mapped[list[dict[str, object]]] = mapped_column(JSON)
     progress_percent: Mapped[float] = mapped_column(Float, default=0.0)

@@ -25,7 +25,7 @@ from vmvault.domain.tiers import ON_DEMAND_DEFAULT_RETENTION, Tier, scheduled_ti
 from vmvault.jobs.context import JobContext
 from vmvault.jobs.tasks import TaskList
 from vmvault.services.items import ItemService, ItemView, vm_facts
-from vmvault.services.jobs import refuse_if_busy
+from vmvault.services.jobs import enqueue_exclusive
 from vmvault.services.snapshot_integrity import SnapshotIntegrity
 from vmvault.services.sources import SourceService
 from vmvault.services.vaults import VaultService
@@ -66,17 +66,14 @@ class BackupService:
             raise InvalidInputError(
                 f"item {item!r} is {view.record.protection_state}: resume protection first",
             )
-        refuse_if_busy(self.jobs, view.record)
-        job, _ = self.jobs.enqueue(
-            view.record.vault_id,
+        return enqueue_exclusive(
+            self.jobs,
+            view.record,
             Operation.BACKUP.value,
             now,
-            item_id=view.record.id,
-            item_name=view.record.name,
             params=BackupParams("OnDemand", retain_until=until).to_json(),
             tasks=TaskList.new([TAKE_SNAPSHOT, TRANSFER_TO_VAULT]).data,
         )
-        return job
 
     def run(self, ctx: JobContext) -> None:
         """Run a claimed backup job (the job engine records how it ended)."""

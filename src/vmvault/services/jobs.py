@@ -16,9 +16,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from vmvault.catalog.items import ItemRecord
-from vmvault.catalog.jobs import JobRecord, JobStore
+from vmvault.catalog.jobs import ItemBusyError, JobRecord, JobStore
 from vmvault.clock import Clock
 from vmvault.domain.errors import ConflictError, NotFoundError
 from vmvault.domain.job_params import exclusive, parse_params
@@ -183,12 +184,34 @@ def refuse_if_busy(jobs: JobStore, item: ItemRecord, *, any_job: bool = False) -
     for job in jobs.open_jobs_for_item(item.id):
         params = parse_params(job.operation, job.sub_type, job.params)
         if any_job or exclusive(job.operation, params):
-            raise ConflictError(
-                f"item {item.name!r} has a {job.operation} job {job.status} ({job.id}): wait "
-                f"for it (`vmvault job wait --name {job.id}`) or stop it (`vmvault job stop`), "
-                "then try again",
-                code="UserErrorBackupOperationInProgress",
-            )
+            raise busy_error(item.name, job)
+
+
+def enqueue_exclusive(
+    jobs: JobStore, item: ItemRecord, operation: str, now: datetime, **fields: Any
+) -> JobRecord:
+    """Queue a job of an operation ``item`` runs one at a time, or raise
+    ``UserErrorBackupOperationInProgress`` naming the open one. The check and the insert are
+    one: the job holds the item's exclusive key (a unique constraint), so of two requests that
+    race, in any process, exactly one is queued."""
+    refuse_if_busy(jobs, item)
+    try:
+        job, _ = jobs.enqueue(
+            item.vault_id, operation, now, item_id=item.id, item_name=item.name,
+            exclusive=True, **fields,
+        )  # fmt: skip
+    except ItemBusyError as exc:
+        raise busy_error(item.name, exc.holder) from None
+    return job
+
+
+def busy_error(item: str, job: JobRecord) -> ConflictError:
+    return ConflictError(
+        f"item {item!r} has a {job.operation} job {job.status} ({job.id}): wait "
+        f"for it (`vmvault job wait --name {job.id}`) or stop it (`vmvault job stop`), "
+        "then try again",
+        code="UserErrorBackupOperationInProgress",
+    )
 
 
 def worker_id(kind: str) -> str:

@@ -33,7 +33,7 @@ from vmvault.jobs.context import JobContext
 from vmvault.jobs.tasks import TaskList
 from vmvault.services.backups import BackupService
 from vmvault.services.items import ItemService, ItemView
-from vmvault.services.jobs import refuse_if_busy
+from vmvault.services.jobs import enqueue_exclusive, refuse_if_busy
 from vmvault.services.policies import PolicyService
 from vmvault.services.vaults import VaultService
 
@@ -119,17 +119,15 @@ class MigrationService:
         """Queue the migration job (ConfigureBackup / Migrate policy); nothing changes yet."""
         view = self.check(vault, item, policy_name)
         assert view.policy is not None
-        job, _ = self.jobs.enqueue(
-            view.record.vault_id,
+        return enqueue_exclusive(
+            self.jobs,
+            view.record,
             Operation.CONFIGURE_BACKUP.value,
             self.clock.now(),
-            item_id=view.record.id,
-            item_name=view.record.name,
             sub_type=MIGRATE_POLICY,
             params=MigrationParams(policy_name, view.policy.record.name).to_json(),
             tasks=TaskList.new(list(MIGRATE_TASKS)).data,
         )
-        return job
 
     def migrate_all(self, vault: str, policy_name: str) -> tuple[list[JobRecord], list[Skipped]]:
         """Migrate every Standard item of the vault (one job each); report the others."""

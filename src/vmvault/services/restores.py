@@ -19,7 +19,7 @@ from vmvault.domain.jobs import RESTORE_DISKS, JobStatus, Operation
 from vmvault.domain.protection import OS_LUN
 from vmvault.jobs.context import JobContext
 from vmvault.jobs.tasks import TaskList
-from vmvault.services.jobs import refuse_if_busy
+from vmvault.services.jobs import enqueue_exclusive
 from vmvault.services.points import PointService
 from vmvault.services.snapshot_integrity import (
     INVALID,
@@ -135,22 +135,26 @@ class RestoreService:
         else:
             disks = [view.item.vm.disk(lun).path.parent for lun in luns]
             source.check_writable([source.root, *dict.fromkeys(disks)])
-        if replace_existing:
-            refuse_if_busy(self.jobs, view.item.record)
-        job, _ = self.jobs.enqueue(
-            view.item.record.vault_id,
-            Operation.RESTORE.value,
-            self.clock.now(),
-            item_id=view.item.record.id,
-            item_name=view.item.record.name,
-            params=RestoreParams(
+        fields: dict[str, Any] = {
+            "params": RestoreParams(
                 point,
                 tuple(luns),
                 tier,
                 mode="replace" if replace_existing else "new-vm",
                 target_vm=target_vm_name,
             ).to_json(),
-            tasks=TaskList.new([RESTORE_DISKS]).data,
+            "tasks": TaskList.new([RESTORE_DISKS]).data,
+        }
+        record, now = view.item.record, self.clock.now()
+        if replace_existing:  # over the VM's own disks: one operation at a time
+            return enqueue_exclusive(self.jobs, record, Operation.RESTORE.value, now, **fields)
+        job, _ = self.jobs.enqueue(
+            record.vault_id,
+            Operation.RESTORE.value,
+            now,
+            item_id=record.id,
+            item_name=record.name,
+            **fields,
         )
         return job
 

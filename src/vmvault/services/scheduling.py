@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from vmvault.catalog.items import ItemRecord, ItemStore, PointRecord
-from vmvault.catalog.jobs import JobRecord, JobStore
+from vmvault.catalog.jobs import ItemBusyError, JobRecord, JobStore
 from vmvault.clock import Clock
 from vmvault.domain.errors import ConflictError
 from vmvault.domain.job_params import BackupParams
@@ -84,16 +84,20 @@ class SchedulingService:
             for slot in slots_between(view.policy.policy, since, now + timedelta(microseconds=1)):
                 if self._busy(record):  # one operation at a time: the slot waits its turn
                     break
-                job, created = self.jobs.enqueue(
-                    record.vault_id,
-                    Operation.BACKUP.value,
-                    now,
-                    item_id=record.id,
-                    item_name=record.name,
-                    params=BackupParams("Scheduled", slot=slot).to_json(),
-                    tasks=TaskList.new([TAKE_SNAPSHOT, TRANSFER_TO_VAULT]).data,
-                    slot_key=f"{record.id}@{utc_text(slot)}",
-                )
+                try:
+                    job, created = self.jobs.enqueue(
+                        record.vault_id,
+                        Operation.BACKUP.value,
+                        now,
+                        item_id=record.id,
+                        item_name=record.name,
+                        params=BackupParams("Scheduled", slot=slot).to_json(),
+                        tasks=TaskList.new([TAKE_SNAPSHOT, TRANSFER_TO_VAULT]).data,
+                        slot_key=f"{record.id}@{utc_text(slot)}",
+                        exclusive=True,
+                    )
+                except ItemBusyError:  # another request took the item meanwhile
+                    break
                 if created:
                     queued.append(job)
         return queued
