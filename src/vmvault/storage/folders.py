@@ -29,15 +29,12 @@ def folder_problem(path: Path) -> str | None:
         try:
             st = os.stat(existing)
             break
-        except FileNotFoundError:
-            pass
-        except NotADirectoryError:
-            pass  # a parent is a file: found further up
+        except (FileNotFoundError, NotADirectoryError):  # not there, or under a file: look up
+            if existing.parent == existing:
+                return f"{path} cannot be created: no part of it exists"
+            existing = existing.parent
         except OSError as exc:
             return f"{existing} cannot be checked: {exc.strerror or exc}"
-        if existing.parent == existing:
-            return f"{path} cannot be created: no part of it exists"
-        existing = existing.parent
     if not stat.S_ISDIR(st.st_mode):
         if existing == path:
             return f"{path} is a file, not a folder"
